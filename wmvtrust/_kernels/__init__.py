@@ -1,0 +1,12 @@
+"""numba kernels: contiguous float64 in, numbers out; no validation, no hidden random state.
+
+The kernels assume valid input: the public wrappers check it once.
+"""
+
+from .enumerate import accuracy_enumerate
+from .lattice import lattice_accuracy, lattice_interval, lattice_pmf, lattice_pmf_ranges, lattice_step
+from .mitm import accuracy_mitm
+from .montecarlo import accuracy_mc, thresholds
+
+__all__ = ["accuracy_enumerate", "accuracy_mc", "accuracy_mitm", "lattice_accuracy", "lattice_interval", "lattice_pmf",
+           "lattice_pmf_ranges", "lattice_step", "thresholds"]

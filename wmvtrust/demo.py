@@ -1,0 +1,56 @@
+"""The demo: the accuracy of a default panel by every applicable method, with timings."""
+
+import argparse
+import time
+
+import numpy as np
+
+from .accuracy import METHODS, accuracy, accuracy_mc
+from ._warmup import warm_up
+from .voting import log_odds_weights
+
+DEFAULT_TRUST = (0.9, 0.85, 0.8, 0.75, 0.7, 0.7, 0.65, 0.6, 0.6, 0.55, 0.55, 0.52, 0.51)
+
+
+def _timed(f):
+    start = time.perf_counter()
+    out = f()
+    return out, time.perf_counter() - start
+
+
+def rows(trust, trials, seed):
+    """(rule, method, value, interval, seconds) for each rule and each method that applies."""
+    n = len(trust)
+    rules = {"weighted (log-odds of trust)": log_odds_weights(trust), "majority (equal weights)": np.ones(n)}
+    out = []
+    for rule, w in rules.items():
+        for method in METHODS:
+            try:
+                acc, seconds = _timed(lambda: accuracy(trust, w, method=method))
+            except ValueError as error:
+                out.append((rule, method, None, f"not applicable: {error}", None))
+                continue
+            interval = f"[{acc.lower:.12f}, {acc.upper:.12f}]" if acc.lower is not None else ""
+            name = f"auto -> {acc.method}" if method == "auto" else method
+            out.append((rule, name, acc.value, interval, seconds))
+        est, seconds = _timed(lambda: accuracy_mc(trust, w, trials, seed=seed))
+        out.append((rule, f"Monte Carlo, {trials:,} trials", est.value,
+                    f"95% CI [{est.ci_low:.6f}, {est.ci_high:.6f}], SE {est.stderr:.1e}", seconds))
+    return out
+
+
+def main(argv=None):
+    """Print the accuracy of a panel (trust taken as trustworthiness) by every method."""
+    parser = argparse.ArgumentParser(prog="python -m wmvtrust", description=main.__doc__)
+    parser.add_argument("--trust", type=lambda s: [float(x) for x in s.split(",")], default=list(DEFAULT_TRUST),
+                        help="comma-separated trust of each source (default: a panel of 13)")
+    parser.add_argument("--trials", type=int, default=1_000_000, help="Monte Carlo trials (default 1,000,000)")
+    parser.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
+    args = parser.parse_args(argv)
+    print(f"Panel of {len(args.trust)} sources; trust = trustworthiness = {args.trust}")
+    print(f"Compiling or loading the numba kernels: {warm_up():.2f} s (once per machine; cached on disk)\n")
+    print("| rule | method | accuracy | interval | time |\n|---|---|---:|---|---:|")
+    for rule, method, value, interval, seconds in rows(args.trust, args.trials, args.seed):
+        shown = "" if value is None else f"{value:.12f}"
+        took = "" if seconds is None else f"{seconds * 1e3:.2f} ms"
+        print(f"| {rule} | {method} | {shown} | {interval} | {took} |")
