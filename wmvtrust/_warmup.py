@@ -2,7 +2,7 @@
 
 import time
 
-from .accuracy import accuracy, accuracy_mc
+from .accuracy import MITM_PARALLEL_FROM, accuracy, accuracy_mc
 
 
 def warm_up():
@@ -26,6 +26,7 @@ def warm_up():
     q, w = [0.7, 0.6, 0.8], [0.9, 0.4, float("inf")]
     for method in ("enumerate", "mitm", "bounds"):
         accuracy(q, w, prior=0.4, method=method)
+    accuracy([0.6] * MITM_PARALLEL_FROM, [1.0 + i / 64 for i in range(MITM_PARALLEL_FROM)], method="mitm")
     accuracy(q, [1.0, 1.0, 1.0], method="lattice")
     accuracy_mc(q, w, trials=10, seed=0)
     return time.perf_counter() - start

@@ -21,6 +21,7 @@ from .voting import TIE_RTOL, bias, tie_tolerance
 
 METHODS = ("auto", "enumerate", "mitm", "lattice", "bounds")
 MAX_SOURCES = {"enumerate": 30, "mitm": 52}  # mitm at n = 52 holds about 4.8 GB
+MITM_PARALLEL_FROM = 28  # below, one thread: a fork and join costs more than it saves
 LATTICE_MAX_SUPPORT = 1 << 26  # lattice points: the dynamic program holds two float64 buffers
 LATTICE_MAX_DENOMINATOR = 64  # lattice steps tried: min |w| / k for k = 1..64
 BOUNDS_START_RESOLUTION = 256
@@ -111,14 +112,16 @@ class _Panel:
 
         ``conditional`` may return a scalar or an array (e.g. a [lower, upper] pair).
         """
-        # the signed count K of infinite-weight votes: U of them point to the truth, K = 2U - m
-        m = self.q_inf.size
-        pmf = kn.lattice_pmf(np.ones(m, dtype=np.int64), np.where(self.sign_inf > 0, self.q_inf, 1.0 - self.q_inf))
-        win = float(pmf[m // 2 + 1:].sum())
-        tie = float(pmf[m // 2]) if m % 2 == 0 else 0.0
         up = np.asarray(conditional(self.bias))
         down = up if self.bias == 0.0 else np.asarray(conditional(-self.bias))
-        return win + tie * (self.prior * up + (1.0 - self.prior) * down)
+        finite_part = self.prior * up + (1.0 - self.prior) * down
+        m = self.q_inf.size
+        if m == 0:
+            return finite_part
+        # the signed count K of infinite-weight votes: U of them point to the truth, K = 2U - m
+        pmf = kn.lattice_pmf(np.ones(m, dtype=np.int64), _positive_side(self.q_inf, self.sign_inf))
+        tie = float(pmf[m // 2]) if m % 2 == 0 else 0.0
+        return float(pmf[m // 2 + 1:].sum()) + tie * finite_part
 
 
 def _lattice(w):
@@ -271,7 +274,8 @@ def accuracy(q, weights, prior=0.5, method="auto", *, resolution=None, width=Non
     if method == "lattice":
         conditional = _lattice_conditional(q, w, *lattice, tol)
     else:
-        kernel = kn.accuracy_enumerate if method == "enumerate" else kn.accuracy_mitm
+        kernel = {"enumerate": kn.accuracy_enumerate,
+                  "mitm": kn.accuracy_mitm if q.size >= MITM_PARALLEL_FROM else kn.accuracy_mitm_serial}[method]
         conditional = lambda offset: kernel(q, w, offset, tol)  # noqa: E731
     return Accuracy(float(panel.combine(conditional)), method)
 

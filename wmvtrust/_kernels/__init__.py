@@ -5,8 +5,8 @@ The kernels assume valid input: the public wrappers check it once.
 
 from .enumerate import accuracy_enumerate
 from .lattice import lattice_accuracy, lattice_interval, lattice_pmf, lattice_pmf_ranges, lattice_step
-from .mitm import accuracy_mitm
+from .mitm import accuracy_mitm, accuracy_mitm_serial
 from .montecarlo import accuracy_mc, thresholds
 
-__all__ = ["accuracy_enumerate", "accuracy_mc", "accuracy_mitm", "lattice_accuracy", "lattice_interval", "lattice_pmf",
-           "lattice_pmf_ranges", "lattice_step", "thresholds"]
+__all__ = ["accuracy_enumerate", "accuracy_mc", "accuracy_mitm", "accuracy_mitm_serial", "lattice_accuracy",
+           "lattice_interval", "lattice_pmf", "lattice_pmf_ranges", "lattice_step", "thresholds"]

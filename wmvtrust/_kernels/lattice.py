@@ -7,8 +7,7 @@ from .common import credit
 
 
 MAX_TAPS = 16  # sources are convolved in blocks whose own pmf has at most this many points
-_CHUNK = 1024
-TINY = 1e-280  # probabilities below this are dropped from the tails of a pmf (far below any result's precision)  # lattice points per pass of the convolution, so that both buffers stay in L1
+TINY = 1e-280  # probabilities below this are dropped from the tails of a pmf (far below any result's precision)
 
 
 @nb.njit(cache=True)
@@ -58,6 +57,19 @@ def _block_pmf(steps, r, start, stop):
 
 
 @nb.njit(cache=True)
+def _convolve(cur, nxt, block, lo, hi):
+    # nxt[lo : hi + len(block) - 1] = block * cur[lo:hi]; the views let LLVM vectorise each pass
+    nxt[lo:hi + block.shape[0] - 1] = 0.0
+    src = cur[lo:hi]
+    for k in range(block.shape[0]):
+        c = block[k]
+        if c != 0.0:
+            dst = nxt[lo + k:hi + k]
+            for j in range(hi - lo):
+                dst[j] += c * src[j]
+
+
+@nb.njit(cache=True)
 def lattice_pmf(steps, r):
     """pmf of U = sum_i steps[i] Z_i with independent Z_i ~ Bernoulli(r[i]), steps int64 >= 0.
 
@@ -81,19 +93,9 @@ def lattice_pmf(steps, r):
         while stop < steps.shape[0] and width + steps[stop] <= MAX_TAPS:
             width += steps[stop]
             stop += 1
-        block = _block_pmf(steps, r, start, stop)
-        new_hi = hi + width - 1
-        for first in range(lo, new_hi, _CHUNK):
-            last = min(first + _CHUNK, new_hi)
-            for u in range(first, last):
-                nxt[u] = 0.0
-            for k in range(width):
-                c = block[k]
-                if c != 0.0:
-                    for u in range(max(first, lo + k), min(last, hi + k)):
-                        nxt[u] += c * cur[u - k]
+        _convolve(cur, nxt, _block_pmf(steps, r, start, stop), lo, hi)
         cur, nxt = nxt, cur
-        hi = new_hi
+        hi += width - 1
         while hi - lo > 1 and cur[lo] < TINY:
             lo += 1
         while hi - lo > 1 and cur[hi - 1] < TINY:

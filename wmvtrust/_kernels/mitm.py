@@ -77,15 +77,15 @@ def _first_above(a, sb, limit, strict):
 
 
 @nb.njit(cache=True)
-def _sweep(sa, pa, sb, tail, tol, lo, hi):
-    # sum over i in [lo, hi) of pa[i] * P_B(a_i + b > tol) + 1/2 pa[i] * P_B(|a_i + b| <= tol)
+def _sweep(sa, pa, sb, tail, offset, tol, lo, hi):
+    # sum over i in [lo, hi) of pa[i] * (P_B(a + b > tol) + 1/2 P_B(|a + b| <= tol)), a = sa[i] + offset
     if lo >= hi:
         return 0.0
-    up = _first_above(sa[lo], sb, tol, True)
-    tie = _first_above(sa[lo], sb, -tol, False)
+    up = _first_above(sa[lo] + offset, sb, tol, True)
+    tie = _first_above(sa[lo] + offset, sb, -tol, False)
     total, comp = 0.0, 0.0
     for i in range(lo, hi):
-        a = sa[i]
+        a = sa[i] + offset
         while up > 0 and a + sb[up - 1] > tol:
             up -= 1
         while tie > 0 and a + sb[tie - 1] >= -tol:
@@ -94,24 +94,42 @@ def _sweep(sa, pa, sb, tail, tol, lo, hi):
     return total + comp
 
 
+@nb.njit(cache=True)
+def _half(q, w):
+    size = 1 << q.shape[0]
+    s, p = np.empty(size), np.empty(size)
+    sorted_subset_sums(q, w, s, p, np.empty(size), np.empty(size))
+    return s, p
+
+
+@nb.njit(cache=True)
+def accuracy_mitm_serial(q, w, offset, tol):
+    """sum over c in {0,1}^n of P(c) g(S_w(c) + offset), on one thread (small n: no fork and join)."""
+    k = q.shape[0] // 2
+    sa, pa = _half(q[:k], w[:k])
+    sb, pb = _half(q[k:], w[k:])
+    return _sweep(sa, pa, sb, _suffix_sums(pb), offset, tol, 0, sa.shape[0])
+
+
 @nb.njit(cache=True, parallel=True)
 def accuracy_mitm(q, w, offset, tol):
-    """sum over c in {0,1}^n of P(c) g(S_w(c) + offset); q, w contiguous float64, w finite."""
+    """sum over c in {0,1}^n of P(c) g(S_w(c) + offset); q, w contiguous float64, w finite.
+
+    The halves are built concurrently, and the sweep runs in ``N_CHUNKS`` fixed chunks.
+    """
     k = q.shape[0] // 2
     size_a, size_b = 1 << k, 1 << (q.shape[0] - k)
     sa, pa, ta, tpa = np.empty(size_a), np.empty(size_a), np.empty(size_a), np.empty(size_a)
     sb, pb, tb, tpb = np.empty(size_b), np.empty(size_b), np.empty(size_b), np.empty(size_b)
-    for half in prange(2):  # the two halves are built concurrently
+    for half in prange(2):
         if half == 0:
             sorted_subset_sums(q[:k], w[:k], sa, pa, ta, tpa)
         else:
             sorted_subset_sums(q[k:], w[k:], sb, pb, tb, tpb)
-    for i in prange(size_a):
-        sa[i] += offset
     tail = _suffix_sums(pb)
     partial = np.empty(N_CHUNKS)
     for c in prange(N_CHUNKS):
-        partial[c] = _sweep(sa, pa, sb, tail, tol, c * size_a // N_CHUNKS, (c + 1) * size_a // N_CHUNKS)
+        partial[c] = _sweep(sa, pa, sb, tail, offset, tol, c * size_a // N_CHUNKS, (c + 1) * size_a // N_CHUNKS)
     total, comp = 0.0, 0.0
     for c in range(N_CHUNKS):  # in a fixed order
         total, comp = neumaier_add(total, comp, partial[c])
