@@ -57,3 +57,18 @@ def accuracy_exact(q, w):
         key = k if k != 0 else s
         total += p * (1 if key > 0 else half if key == 0 else 0)
     return total
+
+
+def near_tie_mass(q, w, prior, radius):
+    """Prior-weighted probability that the finite sum decides and lies within ``radius`` of a tie.
+
+    ``sum over profiles with K = 0 of P(c) (prior [|S + b| <= radius] + (1 - prior) [|S - b| <= radius])``.
+    """
+    q, w = [float(x) for x in q], [float(x) for x in w]
+    b = math.log(prior / (1 - prior))
+    terms = []
+    for p, c in _profiles(q, 1.0):
+        if _signed_count(w, c) == 0:
+            s = sum(wi * (2 * ci - 1) for wi, ci in zip(w, c) if math.isfinite(wi))
+            terms.append(p * (prior * (abs(s + b) <= radius) + (1 - prior) * (abs(s - b) <= radius)))
+    return math.fsum(terms)

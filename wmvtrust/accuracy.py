@@ -191,6 +191,7 @@ def _bounds(panel, resolution, width):
     largest = float(np.abs(w).max(initial=0.0))
     slack = 4.0 * (q.size + 1) * sys.float_info.epsilon  # the dynamic program's own rounding
     res = resolution or BOUNDS_START_RESOLUTION
+    best_lo, best_hi = 0.0, 1.0  # each interval is certified, so their intersection is too
     while True:
         step = largest / res if largest > 0 else 1.0
         steps = np.rint(np.abs(w) / step).astype(np.int64)
@@ -199,7 +200,7 @@ def _bounds(panel, resolution, width):
                        f"resolution = {res} gives {int(steps.sum())} for these weights", "Use a smaller resolution.")
         ranges = kn.lattice_pmf_ranges(steps, np.abs(w) - step * steps, _positive_side(q, w))
         lo, hi = panel.combine(lambda offset: np.array(kn.lattice_interval(*ranges, step, offset, panel.tol)))
-        lo, hi = max(0.0, float(lo) - slack), min(1.0, float(hi) + slack)  # A lies in [0, 1]
+        lo, hi = max(best_lo, float(lo) - slack), min(best_hi, float(hi) + slack)  # A lies in [0, 1]
         if resolution is not None or hi - lo <= width:
             return lo, hi
         if q.size * (2 * steps.sum() + 1) > BOUNDS_MAX_WORK:
@@ -207,6 +208,7 @@ def _bounds(panel, resolution, width):
                           f"within its budget (resolution {res}); pass a larger width or a resolution.",
                           RuntimeWarning, stacklevel=3)
             return lo, hi
+        best_lo, best_hi = lo, hi
         res *= 2
 
 
