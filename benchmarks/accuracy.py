@@ -2,7 +2,8 @@
 
 Prints one markdown table of medians and ratios, all measured in this run. Protocol:
 ``time.perf_counter``, one warm-up call per case, then the median of ``k`` calls
-(``--repeat``, default 5; the plain-Python baseline uses at most 3). numba's compile
+(``--repeat``, default 5, and more calls until 0.2 s have passed; the plain-Python
+baseline uses at most 3). numba's compile
 time is excluded from the table: the first ``wmvtrust.warm_up()`` of the process is
 timed and printed above it. Instances: ``q ~ U(0.5, 0.9)``, weights
 ``log_odds_weights(t)`` with ``t ~ U(0.55, 0.95)``, from ``np.random.default_rng(n)``.
@@ -57,11 +58,15 @@ def instance(n):
     return q, wt.log_odds_weights(t)
 
 
-def median_time(fn, repeat):
-    """(median seconds of ``repeat`` calls after one warm-up call, the last result)."""
+def median_time(fn, repeat, min_seconds=0.2):
+    """(median seconds per call, the last result), after one warm-up call.
+
+    At least ``repeat`` calls, and more, up to 10,000, until ``min_seconds`` have passed:
+    a call of microseconds needs many samples for a stable median.
+    """
     result = fn()
     times = []
-    for _ in range(repeat):
+    while len(times) < repeat or (sum(times) < min_seconds and len(times) < 10_000):
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
@@ -318,7 +323,8 @@ def main(argv=None):
         rows += case()
         print(f"load average during {name}: {load:.2f} -> {os.getloadavg()[0]:.2f}")
 
-    print(f"\nMedian of k = {repeat} calls after one warm-up call (plain Python: k = {python_repeat}); "
+    print(f"\nMedian of at least k = {repeat} calls (more until 0.2 s) after one warm-up call "
+          f"(plain Python: k = {python_repeat}); "
           f"numba threads = {numba.get_num_threads()} unless marked; load average = {os.getloadavg()[0]:.2f} at end."
           + (" QUICK RUN: n = 50 and n = 100,000 skipped." if args.quick else "") + "\n")
     print_table(rows)

@@ -45,8 +45,9 @@ def _one_per_source(arr, name):
 def check_probabilities(x, name):
     """A non-empty 1-D array of probabilities in [0, 1], as contiguous float64."""
     arr = _one_per_source(_real_array(x, name), name)
-    _first_bad(name, arr, np.isnan(arr), "not be NaN", "entries are NaN")
-    _first_bad(name, arr, (arr < 0.0) | (arr > 1.0), "lie in [0, 1]", "entries are out of range")
+    if not ((arr >= 0.0) & (arr <= 1.0)).all():  # NaN fails both comparisons
+        _first_bad(name, arr, np.isnan(arr), "not be NaN", "entries are NaN")
+        _first_bad(name, arr, (arr < 0.0) | (arr > 1.0), "lie in [0, 1]", "entries are out of range")
     return arr
 
 
