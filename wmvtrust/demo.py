@@ -28,7 +28,7 @@ def rows(trust, trials, seed):
             try:
                 acc, seconds = _timed(lambda: accuracy(trust, w, method=method))
             except ValueError as error:
-                out.append((rule, method, None, f"not applicable: {error}", None))
+                out.append((rule, method, None, f"not applicable: {str(error).split(';')[0]}", None))
                 continue
             interval = f"[{acc.lower:.12f}, {acc.upper:.12f}]" if acc.lower is not None else ""
             name = f"auto -> {acc.method}" if method == "auto" else method
