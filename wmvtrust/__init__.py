@@ -4,9 +4,16 @@ Importing the package compiles nothing: each numba kernel compiles (or loads
 from its on-disk cache) on first use; ``warm_up()`` does that for all of them.
 """
 
-from .accuracy import Accuracy, MonteCarloAccuracy, accuracy, accuracy_mc
+from .accuracy import Accuracy, MonteCarloAccuracy, accuracy, accuracy_fraction, accuracy_mc
+from .estimators import EMTrust, tempered_trust, trust_em, trust_from_gold, trust_mle
+from .stability import (Estimate, ObservationsNeeded, believed_accuracy, expected_actual_accuracy, expected_regret,
+                        frequentist_soc_gap, observations_needed, soc_gap, soo_bounds, soo_gap)
+from .trust import BetaTrust, DiscreteTrust
 from .voting import TIE_RTOL, decide, log_odds_weights
 from ._warmup import warm_up
 
-__all__ = ["TIE_RTOL", "Accuracy", "MonteCarloAccuracy", "accuracy", "accuracy_mc", "decide",
-           "log_odds_weights", "warm_up"]
+__all__ = ["TIE_RTOL", "Accuracy", "BetaTrust", "DiscreteTrust", "EMTrust", "Estimate", "MonteCarloAccuracy",
+           "ObservationsNeeded", "accuracy", "accuracy_fraction", "accuracy_mc", "believed_accuracy", "decide",
+           "expected_actual_accuracy", "expected_regret", "frequentist_soc_gap", "log_odds_weights",
+           "observations_needed", "soc_gap", "soo_bounds", "soo_gap", "tempered_trust", "trust_em",
+           "trust_from_gold", "trust_mle", "warm_up"]

@@ -2,7 +2,8 @@
 
 import time
 
-from .accuracy import MITM_PARALLEL_FROM, accuracy, accuracy_mc
+from ._kernels.rows import ENUMERATE_UP_TO
+from .accuracy import MITM_PARALLEL_FROM, accuracy, accuracy_mc, accuracy_rows
 
 
 def warm_up():
@@ -29,4 +30,6 @@ def warm_up():
     accuracy([0.6] * MITM_PARALLEL_FROM, [1.0 + i / 64 for i in range(MITM_PARALLEL_FROM)], method="mitm")
     accuracy(q, [1.0, 1.0, 1.0], method="lattice")
     accuracy_mc(q, w, trials=10, seed=0)
+    accuracy_rows([q], [[0.9, 0.4, 0.1]], prior=0.4)
+    accuracy_rows([[0.6] * (ENUMERATE_UP_TO + 1)], [[1.0] * (ENUMERATE_UP_TO + 1)])
     return time.perf_counter() - start

@@ -7,9 +7,12 @@ count decides when it is not zero, so only the finite-weight sources reach the
 kernels, once for each sign of the bias.
 """
 
+import itertools
+import math
 import sys
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 from scipy.stats import norm
@@ -17,7 +20,7 @@ from scipy.stats import norm
 from . import _kernels as kn
 from ._validation import (check_choice, check_positive_int, check_positive_real, check_fraction,
                           check_probabilities, check_seed, check_weights, fail)
-from .voting import TIE_RTOL, bias, tie_tolerance
+from .voting import TIE_RTOL, bias, decide, tie_tolerance
 
 METHODS = ("auto", "enumerate", "mitm", "lattice", "bounds")
 MAX_SOURCES = {"enumerate": 30, "mitm": 52}  # mitm at n = 52 holds about 4.8 GB
@@ -332,3 +335,69 @@ def accuracy_mc(q, weights, trials, seed=None, prior=0.5, *, confidence=0.95):
     half = z / (1 + z * z / trials) * np.sqrt(mean * (1 - mean) / trials + z * z / (4 * trials * trials))
     return MonteCarloAccuracy(float(mean), float(np.sqrt(variance / trials)), float(max(0.0, centre - half)),
                               float(min(1.0, centre + half)), trials, int(sequence.entropy), float(confidence))
+
+
+def accuracy_rows(q, weights, prior=0.5):
+    """Exact A(q[k], w[k]) for every row k of two (rows, n) arrays, in parallel over rows.
+
+    For the stability analyses, whose callers build valid arrays: q in [0, 1], no NaN,
+    n <= 52. Rows with an infinite weight go through ``accuracy`` one by one.
+    """
+    q, w = np.ascontiguousarray(q, dtype=np.float64), np.ascontiguousarray(weights, dtype=np.float64)
+    if q.shape[1] > MAX_SOURCES["mitm"]:
+        raise fail("q", f"have at most {MAX_SOURCES['mitm']} sources for an exact accuracy per draw",
+                   f"got n = {q.shape[1]}")
+    finite = np.isfinite(w).all(axis=1)
+    b = bias(prior)
+    out = np.empty(q.shape[0])
+    fq, fw = np.ascontiguousarray(q[finite]), np.ascontiguousarray(w[finite])
+    out[finite] = kn.accuracy_rows(fq, fw, b, TIE_RTOL)
+    if b != 0.0:
+        out[finite] = prior * out[finite] + (1.0 - prior) * kn.accuracy_rows(fq, fw, -b, TIE_RTOL)
+    for k in np.flatnonzero(~finite):
+        out[k] = accuracy(q[k], w[k], prior).value
+    return out
+
+
+def accuracy_fraction(q, weights, prior=Fraction(1, 2)):
+    """The accuracy as an exact Fraction, for rational trustworthiness and prior.
+
+    Every profile's decision is taken by ``decide`` (floating point, the same tie rule
+    as every method); its probability and credit are then summed in rational
+    arithmetic, so ``A(q, w)`` is exact for Fraction ``q``. Enumerates all ``2**n``
+    profiles: n <= 16.
+
+    Parameters
+    ----------
+    q : sequence of Fraction or int, length n_sources
+        Trustworthiness, in [0, 1].
+    weights : array_like of shape (n_sources,)
+        Vote weights; ``±inf`` allowed.
+    prior : Fraction, default=Fraction(1, 2)
+        Prior probability that the truth is +1, in (0, 1).
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> accuracy_fraction([F(9, 10), F(3, 5), F(3, 5)], [2.0, 1.0, 1.0])  # ties when the pair outvotes...
+    Fraction(423, 500)
+    >>> accuracy_fraction([F(9, 10), F(3, 5), F(3, 5)], [3.0, 1.0, 1.0])  # ...but not when the first decides
+    Fraction(9, 10)
+    """
+    q = [Fraction(x) for x in q]
+    prior = Fraction(prior)
+    check_probabilities([float(x) for x in q], "q")
+    check_fraction(float(prior), "prior")
+    if len(q) > 16:
+        raise fail("q", "have at most 16 sources for a rational accuracy", f"got n = {len(q)}")
+    right = np.array(list(itertools.product((1, -1), repeat=len(q))))  # votes when the truth is +1
+    credit_up = (decide(right, weights, float(prior), ties="report") + 1).tolist()  # 2 g: 2, 1 or 0
+    credit_down = (1 - decide(-right, weights, float(prior), ties="report")).tolist()
+    total = Fraction(0)
+    for c, up, down in zip(right.tolist(), credit_up, credit_down):
+        total += math.prod(qi if ci == 1 else 1 - qi for qi, ci in zip(q, c)) * (prior * up + (1 - prior) * down)
+    return total / 2

@@ -7,6 +7,7 @@ from .enumerate import accuracy_enumerate
 from .lattice import lattice_accuracy, lattice_interval, lattice_pmf, lattice_pmf_ranges, lattice_step
 from .mitm import accuracy_mitm, accuracy_mitm_serial
 from .montecarlo import accuracy_mc, thresholds
+from .rows import accuracy_rows
 
-__all__ = ["accuracy_enumerate", "accuracy_mc", "accuracy_mitm", "accuracy_mitm_serial", "lattice_accuracy",
+__all__ = ["accuracy_enumerate", "accuracy_mc", "accuracy_mitm", "accuracy_mitm_serial", "accuracy_rows", "lattice_accuracy",
            "lattice_interval", "lattice_pmf", "lattice_pmf_ranges", "lattice_step", "thresholds"]

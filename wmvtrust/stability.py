@@ -1,0 +1,496 @@
+"""Stability of correctness and of optimality (DESIGN.md sections 4 and 5).
+
+For a trust model (independent random trustworthiness ``P`` with means ``t``):
+
+- believed accuracy ``A(t, w(t))``;
+- expected actual accuracy ``E[A(P, w)]``, computed by its definition (never by
+  Theorem 1): exactly over a discrete model's joint support, by tensor Gauss-Jacobi
+  quadrature for a Beta model with few sources, or by Monte Carlo over ``P``
+  with the exact accuracy of each draw;
+- the SoC gap ``E[A(P, w(t))] - A(t, w(t))`` (0 by Theorem 1 for unbiased trust);
+- the SoO gap ``E[A(P, w(P)) - A(P, w(t))] >= 0``, with the bound of Theorem 3 and
+  the tighter sign-aware bound (proofs/theorem3_soo_bound.md);
+- their frequentist counterparts for fixed trustworthiness ``p`` and trust
+  estimated from ``m`` observations per source, and the observations needed for
+  a regret below a target.
+"""
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from scipy import stats
+
+from ._validation import (check_choice, check_fraction, check_positive_int, check_positive_real,
+                          check_probabilities, check_seed, fail)
+from .accuracy import accuracy, accuracy_fraction, accuracy_rows
+from .trust import BetaTrust, DiscreteTrust, _prior
+from .voting import log_odds_weights
+
+EXPECTATION_METHODS = ("auto", "exact", "quadrature", "montecarlo")
+MAX_POINTS = 200_000  # joint support or quadrature points evaluated at once, at most
+DEFAULT_DRAWS = 10_000
+DEFAULT_ORDER = 8  # Gauss-Jacobi nodes per source
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value computed by a stability analysis.
+
+    Attributes
+    ----------
+    value : float or Fraction
+        The quantity (a Fraction when computed exactly from a rational model).
+    method : str
+        ``"exact"``, ``"quadrature"`` or ``"montecarlo"``.
+    stderr : float or None
+        Standard error, for Monte Carlo.
+    ci_low, ci_high : float or None
+        Normal confidence interval at level ``confidence``, for Monte Carlo.
+    lower_bound, upper_bound : float or None
+        For the SoO gap: 0 (Theorem 2) and ``sum_i E|P_i - t_i|`` (Theorem 3).
+    sign_aware_bound : float or None
+        For the SoO gap: ``sum_i E[(P_i - t_i)^+ 1{P_i >= 1/2} + (t_i - P_i)^+ 1{P_i < 1/2}]``.
+    """
+
+    value: float | Fraction
+    method: str
+    stderr: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    sign_aware_bound: float | None = None
+
+    def __float__(self):
+        return float(self.value)
+
+
+def _model(model):
+    if not isinstance(model, (BetaTrust, DiscreteTrust)):
+        raise fail("model", "be a BetaTrust or a DiscreteTrust", f"got {type(model).__name__}", error=TypeError)
+    return model
+
+
+def _is_rational(model):
+    return isinstance(model, DiscreteTrust) and all(
+        isinstance(x, (int, Fraction)) for xs in model.support + model.probabilities for x in xs)
+
+
+def _summary(values, method, confidence, weights=None):
+    """Mean of ``values`` (weighted, or Monte Carlo with its standard error and interval)."""
+    if weights is not None:
+        return Estimate(float(math.fsum(weights * values)), method)
+    mean = float(values.mean())
+    stderr = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else math.inf
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    return Estimate(mean, method, stderr, mean - z * stderr, mean + z * stderr)
+
+
+def _points(model, method, draws, seed, order):
+    """(rows of P, their probability weights or None for Monte Carlo, the method used)."""
+    if method == "auto":
+        if isinstance(model, DiscreteTrust):
+            method = "exact" if model.n_joint <= MAX_POINTS else "montecarlo"
+        else:
+            method = "quadrature" if order ** model.n_sources <= MAX_POINTS else "montecarlo"
+    if method == "exact":
+        if not isinstance(model, DiscreteTrust):
+            raise fail("method", "be 'exact' only for a DiscreteTrust", f"got a {type(model).__name__}",
+                       "Use 'quadrature' or 'montecarlo'.")
+        if model.n_joint > MAX_POINTS:
+            raise fail("method='exact'", f"have at most {MAX_POINTS} joint support points",
+                       f"the model has {model.n_joint}", "Use method='montecarlo'.")
+        probs, rows = zip(*model.joint())
+        return np.array(rows, dtype=float), np.array([float(p) for p in probs]), method
+    if method == "quadrature":
+        if not isinstance(model, BetaTrust):
+            raise fail("method", "be 'quadrature' only for a BetaTrust", f"got a {type(model).__name__}",
+                       "Use 'exact' or 'montecarlo'.")
+        if order ** model.n_sources > MAX_POINTS:
+            raise fail("method='quadrature'", f"have order ** n_sources <= {MAX_POINTS}",
+                       f"{order} ** {model.n_sources} points", "Use a lower order or method='montecarlo'.")
+        nodes, weights = model.quadrature(order)
+        index = np.array(list(itertools.product(range(order), repeat=model.n_sources)))
+        cols = np.arange(model.n_sources)
+        return nodes[cols, index], np.prod(weights[cols, index], axis=1), method
+    return model.sample(draws, seed), None, method
+
+
+def _expectation(model, f, method, draws, seed, order, confidence):
+    model = _model(model)
+    check_choice(method, "method", EXPECTATION_METHODS)
+    draws, order = check_positive_int(draws, "draws"), check_positive_int(order, "order")
+    confidence = check_fraction(confidence, "confidence")
+    rows, weights, method = _points(model, method, draws, check_seed(seed), order)
+    return _summary(f(rows), method, confidence, weights)
+
+
+def _trust(trust):
+    return check_probabilities(trust, "trust")
+
+
+def believed_accuracy(model_or_trust, prior=0.5):
+    """The accuracy the decision maker believes: ``A(t, w(t))`` for its trust ``t``.
+
+    Parameters
+    ----------
+    model_or_trust : BetaTrust, DiscreteTrust or array_like of shape (n_sources,)
+        A trust model (its mean is the trust) or the trust itself.
+    prior : float, default=0.5
+        Prior probability that the truth is +1.
+
+    Returns
+    -------
+    Estimate
+        ``value``, with ``method="exact"``.
+
+    Examples
+    --------
+    >>> model = BetaTrust.from_track_record([8, 3, 3], [0, 0, 0])  # trust 0.9, 0.8, 0.8
+    >>> round(believed_accuracy(model).value, 12)  # ln 9 < 2 ln 4: the majority of three decides
+    0.928
+    """
+    t = model_or_trust.mean if isinstance(model_or_trust, (BetaTrust, DiscreteTrust)) else _trust(model_or_trust)
+    return Estimate(accuracy(t, log_odds_weights(t), prior).value, "exact")
+
+
+def expected_actual_accuracy(model, weights=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None,
+                             order=DEFAULT_ORDER, confidence=0.95):
+    """``E[A(P, w)]``: the accuracy that a fixed rule really achieves, on average over P.
+
+    Computed from its definition, independently of Theorem 1: exactly over the
+    joint support of a discrete model (as a Fraction when the model and the prior
+    are rational), by tensor Gauss-Jacobi quadrature for a Beta model with few
+    sources, or by Monte Carlo over P with the exact accuracy of every draw.
+
+    Parameters
+    ----------
+    model : BetaTrust or DiscreteTrust
+        The distribution of the trustworthiness P.
+    weights : array_like of shape (n_sources,), optional
+        The rule; default ``log_odds_weights(model.mean)``, voting on trust.
+    prior : float or Fraction, default=0.5
+        Prior probability that the truth is +1.
+    method : {"auto", "exact", "quadrature", "montecarlo"}, default="auto"
+        ``"auto"``: exact for a discrete model, quadrature for a Beta model when
+        ``order ** n_sources <= 200,000``, Monte Carlo otherwise.
+    draws : int, default=10,000
+        Monte Carlo draws of P.
+    seed : int, optional
+        Seed of the Monte Carlo draws.
+    order : int, default=8
+        Quadrature nodes per source.
+    confidence : float, default=0.95
+        Level of the Monte Carlo confidence interval.
+
+    Returns
+    -------
+    Estimate
+        ``value``, ``method`` and, for Monte Carlo, ``stderr`` and the interval.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> model = DiscreteTrust([[F(1, 2), F(1)], [F(3, 4)], [F(3, 5)]], [[F(1, 2)] * 2, [F(1)], [F(1)]])
+    >>> expected_actual_accuracy(model).value  # = A(t, w(t)) = 9/16 + (6/16)(3/5): Theorem 1
+    Fraction(63, 80)
+    """
+    w = log_odds_weights(_model(model).mean) if weights is None else np.asarray(weights, dtype=float)
+    if weights is not None and w.shape != (model.n_sources,):
+        raise fail("weights", "have one entry per source of the model",
+                   f"got shape {w.shape} for {model.n_sources} sources")
+    if method in ("auto", "exact") and _is_rational(model) and model.n_joint <= MAX_POINTS:
+        prior = Fraction(prior)  # a float prior is a dyadic rational: exact too
+        return Estimate(sum((p * accuracy_fraction(point, w, prior) for p, point in model.joint()), Fraction(0)),
+                        "exact")
+    prior = check_fraction(prior, "prior")
+    return _expectation(model, lambda rows: accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior),
+                        method, draws, seed, order, confidence)
+
+
+def soc_gap(model, trust=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, order=DEFAULT_ORDER,
+            confidence=0.95):
+    """Stability-of-correctness gap ``E[A(P, w(t))] - A(t, w(t))``: actual minus believed accuracy.
+
+    Zero for unbiased trust (Theorem 1, proofs/theorem1_soc.md). Passing a biased
+    ``trust`` (e.g. ``tempered_trust(model.mean, 2)``) shows the gap it opens.
+
+    Parameters
+    ----------
+    model : BetaTrust or DiscreteTrust
+        The distribution of the trustworthiness P given what the decision maker knows.
+    trust : array_like of shape (n_sources,), optional
+        The trust the decision maker votes on and believes; default ``model.mean``.
+    prior, method, draws, seed, order, confidence : see ``expected_actual_accuracy``
+
+    Returns
+    -------
+    Estimate
+
+    Examples
+    --------
+    >>> model = BetaTrust.from_track_record([16, 14, 12], [4, 6, 8])
+    >>> abs(soc_gap(model).value) < 1e-12  # quadrature: exact for this multi-affine integrand
+    True
+    """
+    t = _model(model).mean if trust is None else _trust(trust)
+    if t.shape != (model.n_sources,):
+        raise fail("trust", "have one entry per source of the model",
+                   f"got shape {t.shape} for {model.n_sources} sources")
+    w = log_odds_weights(t)
+    believed = accuracy(t, w, prior).value
+    return _expectation(model, lambda rows: accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior) - believed,
+                        method, draws, seed, order, confidence)
+
+
+def soo_bounds(model):
+    """Upper bounds on the SoO gap: (Theorem 3 ``sum E|P_i - t_i|``, the tighter sign-aware bound).
+
+    Parameters
+    ----------
+    model : BetaTrust or DiscreteTrust
+        The distribution of the trustworthiness P.
+
+    Returns
+    -------
+    (float, float)
+        ``sum_i E|P_i - t_i|`` and ``sum_i E[(P_i - t_i)^+ 1{P_i >= 1/2} + (t_i - P_i)^+ 1{P_i < 1/2}]``.
+
+    Examples
+    --------
+    >>> theorem3, sign_aware = soo_bounds(BetaTrust([16.0, 9.0], [4.0, 11.0]))
+    >>> bool(0 < sign_aware < theorem3)
+    True
+    """
+    model = _model(model)
+    return float(model.mad.sum()), float(model.sign_aware_mad.sum())
+
+
+def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, order=DEFAULT_ORDER,
+            confidence=0.95):
+    """Stability-of-optimality gap ``E[A(P, w(P)) - A(P, w(t))]``: what knowing P would add.
+
+    The expected value of perfect information about the trustworthiness; equal to
+    ``E[A*(P)] - A*(t)`` by Theorem 1. Each draw's term is the exact accuracy of the
+    oracle rule minus that of the trust rule on the same P, so every term is >= 0
+    (Theorem 2) and the Monte Carlo variance is small. Reported with its bounds:
+    0, the sign-aware bound and Theorem 3's ``sum_i E|P_i - t_i|``.
+
+    Parameters
+    ----------
+    model : BetaTrust or DiscreteTrust
+        The distribution of the trustworthiness P.
+    prior, method, draws, seed, order, confidence : see ``expected_actual_accuracy``
+        Except that ``"auto"`` is exact for a discrete model and Monte Carlo for a Beta
+        model (the integrand is not smooth, so quadrature gives no error estimate;
+        ask for it with ``method="quadrature"``).
+
+    Returns
+    -------
+    Estimate
+        With ``lower_bound``, ``sign_aware_bound`` and ``upper_bound``.
+
+    Examples
+    --------
+    >>> model = BetaTrust.from_track_record([16, 14, 12, 11, 10], [4, 6, 8, 9, 10])
+    >>> gap = soo_gap(model, draws=4000, seed=0)
+    >>> bool(0 <= gap.ci_low <= gap.value <= gap.upper_bound), gap.method
+    (True, 'montecarlo')
+    """
+    model = _model(model)
+    if method == "auto" and isinstance(model, BetaTrust):
+        method = "montecarlo"
+    w = log_odds_weights(model.mean)
+
+    def gain(rows):
+        return accuracy_rows(rows, log_odds_weights(rows.ravel()).reshape(rows.shape), prior) \
+            - accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior)
+
+    check_fraction(prior, "prior")
+    est = _expectation(model, gain, method, draws, seed, order, confidence)
+    theorem3, sign_aware = soo_bounds(model)
+    return Estimate(est.value, est.method, est.stderr, est.ci_low, est.ci_high, 0.0, theorem3, sign_aware)
+
+
+ESTIMATORS = ("mean", "mle")
+
+
+def _frequentist(p, observations, estimator, prior, draws, seed, confidence, which):
+    """E over the track records K_i ~ Binomial(m, p_i) of believed - actual, or of the regret."""
+    p = check_probabilities(p, "p")
+    m = check_positive_int(observations, "observations")
+    check_choice(estimator, "estimator", ESTIMATORS)
+    a0, b0 = _prior(prior)
+    draws, confidence = check_positive_int(draws, "draws"), check_fraction(confidence, "confidence")
+    if (m + 1) ** p.size <= MAX_POINTS:  # every joint outcome, weighted by its binomial probability
+        k = np.array(list(itertools.product(range(m + 1), repeat=p.size)), dtype=float)
+        weights, method = np.prod(stats.binom.pmf(k, m, p), axis=1), "exact"
+    else:
+        k = np.random.default_rng(check_seed(seed)).binomial(m, p, size=(draws, p.size)).astype(float)
+        weights, method = None, "montecarlo"
+    t = (k + a0) / (m + a0 + b0) if estimator == "mean" else k / m
+    w = log_odds_weights(t.ravel()).reshape(t.shape)
+    actual = accuracy_rows(np.broadcast_to(p, t.shape), w)
+    other = accuracy_rows(t, w) if which == "soc" else accuracy(p, log_odds_weights(p)).value
+    return _summary(other - actual, method, confidence, weights)
+
+
+def frequentist_soc_gap(p, observations, *, estimator="mean", prior=(1, 1), draws=DEFAULT_DRAWS, seed=None,
+                        confidence=0.95):
+    """``E_T[A(T, w(T)) - A(p, w(T))]``: believed minus actual accuracy for fixed trustworthiness ``p``.
+
+    The frequentist reading: ``p`` is fixed and the trust ``T`` is estimated from
+    ``m`` observations per source (``K_i ~ Binomial(m, p_i)``). Theorem 1 does not
+    apply; the gap is not zero in general (proofs/soc_necessary_conditions.md).
+    Summed exactly over all ``(m + 1) ** n`` outcomes when there are at most 200,000,
+    by Monte Carlo otherwise.
+
+    Parameters
+    ----------
+    p : array_like of shape (n_sources,)
+        Fixed trustworthiness.
+    observations : int
+        Gold observations per source, m >= 1.
+    estimator : {"mean", "mle"}, default="mean"
+        ``"mean"``: the Beta posterior mean ``(K + a0) / (m + a0 + b0)``; ``"mle"``: ``K / m``.
+    prior : (float, float), default=(1, 1)
+        The Beta prior of the ``"mean"`` estimator.
+    draws : int, default=10,000
+        Monte Carlo draws of the track records.
+    seed : int, optional
+        Their seed.
+    confidence : float, default=0.95
+        Level of the Monte Carlo confidence interval.
+
+    Returns
+    -------
+    Estimate
+
+    Examples
+    --------
+    >>> frequentist_soc_gap([0.5], 2, estimator="mle").value  # E|K/2 - 1/2| for K ~ Binomial(2, 1/2)
+    0.25
+    """
+    return _frequentist(p, observations, estimator, prior, draws, seed, confidence, "soc")
+
+
+def expected_regret(p, observations, *, estimator="mean", prior=(1, 1), draws=DEFAULT_DRAWS, seed=None,
+                    confidence=0.95):
+    """``E_T[A(p, w(p)) - A(p, w(T))]``: accuracy lost by voting on trust learned from ``m`` observations.
+
+    Computed as ``frequentist_soc_gap``: exactly over all outcomes when few, by Monte Carlo otherwise.
+
+    Parameters
+    ----------
+    p : array_like of shape (n_sources,)
+        Fixed trustworthiness.
+    observations : int
+        Gold observations per source, m >= 1.
+    estimator, prior, draws, seed, confidence : see ``frequentist_soc_gap``
+
+    Returns
+    -------
+    Estimate
+
+    Examples
+    --------
+    >>> regret = expected_regret([0.8, 0.7, 0.6], 5)
+    >>> regret.method, bool(0 < regret.value < 0.1)
+    ('exact', True)
+    """
+    return _frequentist(p, observations, estimator, prior, draws, seed, confidence, "regret")
+
+
+@dataclass(frozen=True)
+class ObservationsNeeded:
+    """The result of ``observations_needed``.
+
+    Attributes
+    ----------
+    observations : int
+        Gold observations per source.
+    value : float
+        The criterion at that number of observations.
+    criterion : str
+        ``"regret"`` (fixed trustworthiness) or ``"theorem 3 bound"`` (a prior).
+    epsilon : float
+        The target.
+    """
+
+    observations: int
+    value: float
+    criterion: str
+    epsilon: float
+
+
+def _expected_posterior_mad(model, m):
+    """sum_i E_K[E|P_i - t_i| after m more observations], K ~ BetaBinomial(m, alpha_i, beta_i)."""
+    k = np.arange(m + 1)[:, None]
+    pmf = stats.betabinom.pmf(k, m, model.alpha, model.beta)
+    return float((pmf * BetaTrust((model.alpha + k).ravel(), (model.beta + m - k).ravel())
+                  .mad.reshape(pmf.shape)).sum())
+
+
+def observations_needed(p_or_prior, epsilon, *, max_observations=100_000, estimator="mean", draws=2_000,
+                        seed=0):
+    """The fewest gold observations per source that bring the loss below ``epsilon``.
+
+    - Given fixed trustworthiness ``p`` (an array): the expected regret
+      ``E[A(p, w(p)) - A(p, w(T_m))]`` (``expected_regret``, Monte Carlo draws with
+      one seed for every m, so that the comparison across m is paired).
+    - Given a prior (a ``BetaTrust`` describing the sources before any observation):
+      the expected Theorem 3 bound after m observations,
+      ``sum_i E[E|P_i - t_i| | K_i]`` with ``K_i`` Beta-binomial, exactly.
+
+    The search doubles m until the criterion is below ``epsilon``, then bisects:
+    it returns the smallest such m if the criterion decreases with m (the regret of
+    small m can wobble with the parity of m).
+
+    Parameters
+    ----------
+    p_or_prior : array_like of shape (n_sources,) or BetaTrust
+    epsilon : float
+        The target, > 0.
+    max_observations : int, default=100,000
+        Give up beyond this.
+    estimator, draws, seed : see ``expected_regret``
+        For the regret.
+
+    Returns
+    -------
+    ObservationsNeeded
+
+    Examples
+    --------
+    >>> needed = observations_needed(BetaTrust([1.0], [1.0]), 0.05)  # one source, uniform prior
+    >>> needed.criterion, bool(needed.value < 0.05), needed.observations > 1
+    ('theorem 3 bound', True, True)
+    """
+    epsilon = check_positive_real(epsilon, "epsilon")
+    max_observations = check_positive_int(max_observations, "max_observations")
+    if isinstance(p_or_prior, BetaTrust):
+        criterion = "theorem 3 bound"
+
+        def loss(m):
+            return _expected_posterior_mad(p_or_prior, m)
+    else:
+        criterion = "regret"
+        check_probabilities(p_or_prior, "p")
+
+        def loss(m):
+            return expected_regret(p_or_prior, m, estimator=estimator, draws=draws, seed=seed).value
+
+    hi = 1
+    while loss(hi) >= epsilon:
+        if hi >= max_observations:
+            raise fail("epsilon", f"be reachable within max_observations = {max_observations}",
+                       f"the {criterion} is still {loss(hi):.3g} there", "Raise max_observations or epsilon.")
+        hi = min(2 * hi, max_observations)
+    lo = hi // 2  # loss(lo) >= epsilon, or lo = 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if loss(mid) < epsilon else (mid, hi)
+    return ObservationsNeeded(hi, loss(hi), criterion, epsilon)

@@ -1,0 +1,287 @@
+"""Trust models: what the decision maker knows about each source's trustworthiness.
+
+A trust model describes independent random trustworthiness ``P_i`` whose means
+are the trust ``t_i`` (DESIGN.md section 3). Two models are provided:
+
+- ``BetaTrust``: ``P_i ~ Beta(alpha_i, beta_i)``, the posterior of a track record;
+- ``DiscreteTrust``: finitely many support points per source, so that every
+  expectation is a finite sum, exact in rational arithmetic when given Fractions.
+
+Both offer ``mean`` (the trust), ``variance``, ``mad`` (mean absolute deviation
+``E|P_i - t_i|``), ``sign_aware_mad`` (the per-source terms of the tighter
+stability-of-optimality bound, proofs/theorem3_soo_bound.md) and seeded ``sample``.
+"""
+
+import itertools
+import math
+from fractions import Fraction
+
+import numpy as np
+from scipy import special
+
+from ._validation import check_positive_int, check_seed, fail
+
+
+def _positive(x, name):
+    arr = np.atleast_1d(np.asarray(x))
+    if arr.dtype.kind not in "iuf":
+        raise fail(name, "be an array of real numbers", f"got dtype {arr.dtype}", error=TypeError)
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise fail(name, "be one-dimensional, one entry per source", f"got shape {arr.shape}")
+    bad = ~(arr > 0) | ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise fail(name, "be finite and > 0", f"{name}[{i}] = {float(arr[i])!r}")
+    return arr
+
+
+def _counts(x, name):
+    arr = np.atleast_1d(np.asarray(x))
+    if arr.dtype.kind not in "iuf":
+        raise fail(name, "be an array of counts", f"got dtype {arr.dtype}", error=TypeError)
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.ndim != 1:
+        raise fail(name, "be one-dimensional, one count per source", f"got shape {arr.shape}")
+    bad = ~(arr >= 0) | ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise fail(name, "be finite and >= 0", f"{name}[{i}] = {float(arr[i])!r}")
+    return arr
+
+
+def _same_length(a, b, name_a, name_b):
+    if a.shape != b.shape:
+        raise fail(f"{name_a} and {name_b}", "have one entry per source each",
+                   f"{name_a} has {a.size} and {name_b} has {b.size}")
+
+
+def _prior(prior):
+    try:
+        a0, b0 = prior
+    except (TypeError, ValueError):
+        raise fail("prior", "be a pair (alpha0, beta0) of numbers > 0", f"got {prior!r}", error=TypeError) from None
+    return tuple(float(x) for x in _positive([a0, b0], "prior"))
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
+
+
+def _mass_beyond(t, a, b, c):
+    """t c^a (1-c)^b / (a B(a, b)) = E[(P - t) 1{P >= c}] for c >= t, = E[(t - P) 1{P < c}] for c <= t."""
+    with np.errstate(divide="ignore"):
+        log = np.log(t) + special.xlogy(a, c) + special.xlog1py(b, -c) - np.log(a) - special.betaln(a, b)
+    return np.exp(log)
+
+
+class BetaTrust:
+    """Independent Beta trustworthiness: ``P_i ~ Beta(alpha_i, beta_i)``, trust ``t_i = E[P_i]``.
+
+    Parameters
+    ----------
+    alpha, beta : array_like of shape (n_sources,)
+        Shape parameters, each > 0.
+
+    Examples
+    --------
+    >>> model = BetaTrust.from_track_record([8, 3], [2, 1])  # prior Beta(1, 1)
+    >>> model.alpha.tolist(), model.beta.tolist(), model.mean.round(4).tolist()
+    ([9.0, 4.0], [3.0, 2.0], [0.75, 0.6667])
+    """
+
+    def __init__(self, alpha, beta):
+        self.alpha, self.beta = _positive(alpha, "alpha"), _positive(beta, "beta")
+        _same_length(self.alpha, self.beta, "alpha", "beta")
+
+    @classmethod
+    def from_track_record(cls, successes, failures, prior=(1, 1)):
+        """The Beta posterior after ``successes`` right and ``failures`` wrong reports.
+
+        Parameters
+        ----------
+        successes, failures : array_like of shape (n_sources,)
+            Counts per source, each >= 0 (fractional counts, e.g. expected counts, are allowed).
+        prior : (float, float), default=(1, 1)
+            The prior Beta(alpha0, beta0); (1, 1) is the Beta reputation system's uniform prior.
+
+        Returns
+        -------
+        BetaTrust
+            ``alpha = alpha0 + successes``, ``beta = beta0 + failures``.
+
+        Examples
+        --------
+        >>> BetaTrust.from_track_record([18], [2]).mean.tolist()
+        [0.8636363636363636]
+        """
+        s, f = _counts(successes, "successes"), _counts(failures, "failures")
+        _same_length(s, f, "successes", "failures")
+        a0, b0 = _prior(prior)
+        return cls(a0 + s, b0 + f)
+
+    def __repr__(self):
+        return f"BetaTrust(alpha={self.alpha.tolist()}, beta={self.beta.tolist()})"
+
+    @property
+    def n_sources(self):
+        return self.alpha.size
+
+    @property
+    def mean(self):
+        """The trust ``t_i = alpha_i / (alpha_i + beta_i)``."""
+        return self.alpha / (self.alpha + self.beta)
+
+    @property
+    def variance(self):
+        s = self.alpha + self.beta
+        return self.alpha * self.beta / (s * s * (s + 1.0))
+
+    @property
+    def mad(self):
+        """``E|P_i - t_i| = 2 a^a b^b / (B(a, b) (a + b)^(a + b + 1))`` (proofs/beta_mean_absolute_deviation.md)."""
+        a, b = self.alpha, self.beta
+        return 2.0 * np.exp(special.xlogy(a, a) + special.xlogy(b, b) - special.betaln(a, b)
+                            - (a + b + 1.0) * np.log(a + b))
+
+    @property
+    def sign_aware_mad(self):
+        """``E[(P_i - t_i)^+ 1{P_i >= 1/2} + (t_i - P_i)^+ 1{P_i < 1/2}]``, in closed form."""
+        t, a, b = self.mean, self.alpha, self.beta
+        return _mass_beyond(t, a, b, np.maximum(t, 0.5)) + _mass_beyond(t, a, b, np.minimum(t, 0.5))
+
+    def sample(self, size, seed=None):
+        """``size`` independent draws of P, an array of shape (size, n_sources).
+
+        Examples
+        --------
+        >>> BetaTrust([2.0, 5.0], [2.0, 1.0]).sample(3, seed=0).shape
+        (3, 2)
+        """
+        size = check_positive_int(size, "size")
+        return _rng(seed).beta(self.alpha, self.beta, size=(size, self.n_sources))
+
+    def quadrature(self, order):
+        """Gauss-Jacobi nodes and weights per source: ``E[f(P_i)] = sum_j weights[i, j] f(nodes[i, j])``.
+
+        Exact for polynomials of degree up to ``2 order - 1``.
+
+        Returns
+        -------
+        nodes, weights : ndarray of shape (n_sources, order)
+
+        Examples
+        --------
+        >>> nodes, weights = BetaTrust([2.0], [3.0]).quadrature(2)  # one row per source
+        >>> round(float(weights[0] @ nodes[0]), 12), round(float(weights[0] @ nodes[0] ** 2), 12)  # E[P], E[P^2]
+        (0.4, 0.2)
+        """
+        order = check_positive_int(order, "order")
+        nodes, weights = np.empty((self.n_sources, order)), np.empty((self.n_sources, order))
+        for i, (a, b) in enumerate(zip(self.alpha, self.beta)):
+            x, v = special.roots_jacobi(order, b - 1.0, a - 1.0)  # weight (1 - x)^(b-1) (1 + x)^(a-1) on [-1, 1]
+            nodes[i], weights[i] = (1.0 + x) / 2.0, v / v.sum()
+        return nodes, weights
+
+
+def _exact_sum(values):
+    return sum(values, Fraction(0)) if all(isinstance(v, (int, Fraction)) for v in values) else math.fsum(values)
+
+
+class DiscreteTrust:
+    """Independent trustworthiness with finitely many values per source.
+
+    Source ``i`` has trustworthiness ``support[i][j]`` with probability
+    ``probabilities[i][j]``. Given ``fractions.Fraction`` (or int) values, every
+    exact quantity (``mean_exact``, ``joint``) stays rational.
+
+    Parameters
+    ----------
+    support : sequence of n_sources sequences of numbers in [0, 1]
+    probabilities : sequence of n_sources sequences of numbers >= 0, each summing to 1
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> model = DiscreteTrust([[F(1, 2), F(1)], [F(3, 4)]], [[F(1, 3), F(2, 3)], [F(1)]])
+    >>> model.mean_exact()
+    [Fraction(5, 6), Fraction(3, 4)]
+    """
+
+    def __init__(self, support, probabilities):
+        self.support = [list(s) for s in _sequence(support, "support")]
+        self.probabilities = [list(p) for p in _sequence(probabilities, "probabilities")]
+        if len(self.support) != len(self.probabilities):
+            raise fail("support and probabilities", "have one entry per source each",
+                       f"support has {len(self.support)} and probabilities has {len(self.probabilities)}")
+        for i, (s, p) in enumerate(zip(self.support, self.probabilities)):
+            if len(s) != len(p) or not s:
+                raise fail(f"support[{i}] and probabilities[{i}]", "be non-empty and of the same length",
+                           f"got {len(s)} and {len(p)}")
+            for j, x in enumerate(s):
+                if not 0 <= x <= 1:
+                    raise fail("support", "lie in [0, 1]", f"support[{i}][{j}] = {x!r}")
+            for j, x in enumerate(p):
+                if not x >= 0:
+                    raise fail("probabilities", "be >= 0", f"probabilities[{i}][{j}] = {x!r}")
+            total = _exact_sum(p)
+            if (total != 1) if isinstance(total, Fraction) else not math.isclose(total, 1.0, abs_tol=1e-12):
+                raise fail("probabilities", "sum to 1 for each source", f"probabilities[{i}] sums to {total!r}")
+
+    def __repr__(self):
+        return f"DiscreteTrust(support={self.support!r}, probabilities={self.probabilities!r})"
+
+    @property
+    def n_sources(self):
+        return len(self.support)
+
+    def mean_exact(self):
+        """The trust ``t_i = sum_j p_ij x_ij``, as Fractions when the model is rational."""
+        return [_exact_sum([p * x for p, x in zip(ps, xs)]) for xs, ps in zip(self.support, self.probabilities)]
+
+    @property
+    def mean(self):
+        return np.array([float(t) for t in self.mean_exact()])
+
+    def _moment(self, f):
+        t = self.mean
+        return np.array([math.fsum(float(p) * f(float(x), t[i]) for x, p in zip(xs, ps))
+                         for i, (xs, ps) in enumerate(zip(self.support, self.probabilities))])
+
+    @property
+    def variance(self):
+        return self._moment(lambda x, t: (x - t) ** 2)
+
+    @property
+    def mad(self):
+        return self._moment(lambda x, t: abs(x - t))
+
+    @property
+    def sign_aware_mad(self):
+        return self._moment(lambda x, t: max(x - t, 0.0) if x >= 0.5 else max(t - x, 0.0))
+
+    def joint(self):
+        """Every joint support point with its probability: an iterator of (probability, point)."""
+        for combo in itertools.product(*(list(zip(ps, xs)) for xs, ps in zip(self.support, self.probabilities))):
+            yield math.prod(p for p, _ in combo), tuple(x for _, x in combo)
+
+    @property
+    def n_joint(self):
+        """Number of joint support points."""
+        return math.prod(len(s) for s in self.support)
+
+    def sample(self, size, seed=None):
+        """``size`` independent draws of P, an array of shape (size, n_sources), as floats."""
+        size, rng = check_positive_int(size, "size"), _rng(seed)
+        out = np.empty((size, self.n_sources))
+        for i, (xs, ps) in enumerate(zip(self.support, self.probabilities)):
+            out[:, i] = rng.choice(np.array(xs, dtype=float), size=size, p=np.array(ps, dtype=float))
+        return out
+
+
+def _sequence(x, name):
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+        raise fail(name, "be a sequence with one sequence per source", f"got {type(x).__name__}", error=TypeError)
+    if len(x) == 0:
+        raise fail(name, "have at least one source", "got none")
+    return x
