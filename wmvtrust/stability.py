@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 from ._validation import (check_choice, check_fraction, check_positive_int, check_positive_real,
-                          check_probabilities, check_seed, fail)
+                          check_probabilities, check_seed, check_weights, fail)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
 from .trust import BetaTrust, DiscreteTrust, _prior
 from .voting import log_odds_weights
@@ -198,10 +198,8 @@ def expected_actual_accuracy(model, weights=None, prior=0.5, *, method="auto", d
     >>> expected_actual_accuracy(model).value  # = A(t, w(t)) = 9/16 + (6/16)(3/5): Theorem 1
     Fraction(63, 80)
     """
-    w = log_odds_weights(_model(model).mean) if weights is None else np.asarray(weights, dtype=float)
-    if weights is not None and w.shape != (model.n_sources,):
-        raise fail("weights", "have one entry per source of the model",
-                   f"got shape {w.shape} for {model.n_sources} sources")
+    model = _model(model)
+    w = log_odds_weights(model.mean) if weights is None else check_weights(weights, model.n_sources, like="the model")
     if method in ("auto", "exact") and _is_rational(model) and model.n_joint <= MAX_POINTS:
         prior = Fraction(prior)  # a float prior is a dyadic rational: exact too
         return Estimate(sum((p * accuracy_fraction(point, w, prior) for p, point in model.joint()), Fraction(0)),
@@ -236,10 +234,11 @@ def soc_gap(model, trust=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS,
     >>> abs(soc_gap(model).value) < 1e-12  # quadrature: exact for this multi-affine integrand
     True
     """
-    t = _model(model).mean if trust is None else _trust(trust)
+    model = _model(model)
+    t = model.mean if trust is None else _trust(trust)
     if t.shape != (model.n_sources,):
-        raise fail("trust", "have one entry per source of the model",
-                   f"got shape {t.shape} for {model.n_sources} sources")
+        raise fail("trust", "have one entry per source, like the model",
+                   f"trust has shape {t.shape} but the model has {model.n_sources} sources")
     w = log_odds_weights(t)
     believed = accuracy(t, w, prior).value
     return _expectation(model, lambda rows: accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior) - believed,
