@@ -7,6 +7,7 @@ not vote on a task.
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from ._validation import check_positive_int, check_positive_real, fail
 from .trust import BetaTrust, _counts, _prior, _same_length
@@ -137,7 +138,7 @@ def trust_em(votes, prior=(1, 1), *, max_iter=1000, tol=1e-9):
         new_t = (a0 + right) / (a0 + b0 + voted)
         pi = min(max(mu.mean(), 1e-12), 1.0 - 1e-12)  # kept off 0 and 1 so that its log-odds is finite
         logit = np.log(pi / (1.0 - pi)) + x @ log_odds_weights(new_t)
-        mu = 0.5 * (1.0 + np.tanh(0.5 * logit))  # the logistic function, without overflow
+        mu = special.expit(logit)
         converged = np.abs(new_t - t).max() <= tol
         t = new_t
         if converged:
@@ -173,8 +174,8 @@ def trust_mle(successes, failures):
 def tempered_trust(trust, factor):
     """Trust made over- (``factor > 1``) or under-confident (``factor < 1``): ``logit t' = factor logit t``.
 
-    A biased estimator for negative controls: it keeps each source on its side of 1/2
-    and stays in (0, 1).
+    A biased estimator for negative controls: it keeps each source on its side of 1/2,
+    and 0 and 1 where they are (an extreme result may round to 0 or 1 in float64).
 
     Parameters
     ----------
@@ -193,6 +194,4 @@ def tempered_trust(trust, factor):
     [0.9, 0.5]
     """
     factor = check_positive_real(factor, "factor")
-    w = log_odds_weights(trust)
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(w), 0.5 * (1.0 + np.tanh(0.5 * factor * w)), np.asarray(trust, dtype=float))
+    return special.expit(factor * log_odds_weights(trust))

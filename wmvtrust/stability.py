@@ -200,11 +200,12 @@ def expected_actual_accuracy(model, weights=None, prior=0.5, *, method="auto", d
     """
     model = _model(model)
     w = log_odds_weights(model.mean) if weights is None else check_weights(weights, model.n_sources, like="the model")
+    check_fraction(prior, "prior")
     if method in ("auto", "exact") and _is_rational(model) and model.n_joint <= MAX_POINTS:
         prior = Fraction(prior)  # a float prior is a dyadic rational: exact too
         return Estimate(sum((p * accuracy_fraction(point, w, prior) for p, point in model.joint()), Fraction(0)),
                         "exact")
-    prior = check_fraction(prior, "prior")
+    prior = float(prior)
     return _expectation(model, lambda rows: accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior),
                         method, draws, seed, order, confidence)
 
@@ -234,7 +235,7 @@ def soc_gap(model, trust=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS,
     >>> abs(soc_gap(model).value) < 1e-12  # quadrature: exact for this multi-affine integrand
     True
     """
-    model = _model(model)
+    model, prior = _model(model), check_fraction(prior, "prior")
     t = model.mean if trust is None else _trust(trust)
     if t.shape != (model.n_sources,):
         raise fail("trust", "have one entry per source, like the model",
@@ -299,7 +300,7 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
     >>> bool(0 <= gap.ci_low <= gap.value <= gap.upper_bound), gap.method
     (True, 'montecarlo')
     """
-    model = _model(model)
+    model, prior = _model(model), check_fraction(prior, "prior")
     if method == "auto" and isinstance(model, BetaTrust):
         method = "montecarlo"
     w = log_odds_weights(model.mean)
@@ -308,7 +309,6 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
         return accuracy_rows(rows, log_odds_weights(rows.ravel()).reshape(rows.shape), prior) \
             - accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior)
 
-    check_fraction(prior, "prior")
     est = _expectation(model, gain, method, draws, seed, order, confidence)
     theorem3, sign_aware = soo_bounds(model)
     return Estimate(est.value, est.method, est.stderr, est.ci_low, est.ci_high, 0.0, theorem3, sign_aware)
@@ -444,9 +444,10 @@ def observations_needed(p_or_prior, epsilon, *, max_observations=100_000, estima
       the expected Theorem 3 bound after m observations,
       ``sum_i E[E|P_i - t_i| | K_i]`` with ``K_i`` Beta-binomial, exactly.
 
-    The search doubles m until the criterion is below ``epsilon``, then bisects:
-    it returns the smallest such m if the criterion decreases with m (the regret of
-    small m can wobble with the parity of m).
+    The search doubles m until the criterion is below ``epsilon``, then bisects
+    between the last two values tried: it returns an m with the criterion below
+    ``epsilon`` at m and not at m - 1, which is the smallest such m whenever the
+    criterion decreases with m (the regret of small m can wobble with its parity).
 
     Parameters
     ----------
@@ -482,13 +483,12 @@ def observations_needed(p_or_prior, epsilon, *, max_observations=100_000, estima
         def loss(m):
             return expected_regret(p_or_prior, m, estimator=estimator, draws=draws, seed=seed).value
 
-    hi = 1
-    while loss(hi) >= epsilon:
+    lo, hi = 0, 1  # loss(lo) >= epsilon (lo = 0: no observation), loss(hi) < epsilon once found
+    while (value := loss(hi)) >= epsilon:
         if hi >= max_observations:
             raise fail("epsilon", f"be reachable within max_observations = {max_observations}",
-                       f"the {criterion} is still {loss(hi):.3g} there", "Raise max_observations or epsilon.")
-        hi = min(2 * hi, max_observations)
-    lo = hi // 2  # loss(lo) >= epsilon, or lo = 0
+                       f"the {criterion} is still {value:.3g} there", "Raise max_observations or epsilon.")
+        lo, hi = hi, min(2 * hi, max_observations)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if loss(mid) < epsilon else (mid, hi)

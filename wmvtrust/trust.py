@@ -222,10 +222,10 @@ class DiscreteTrust:
                 if not 0 <= x <= 1:
                     raise fail("support", "lie in [0, 1]", f"support[{i}][{j}] = {x!r}")
             for j, x in enumerate(p):
-                if not x >= 0:
-                    raise fail("probabilities", "be >= 0", f"probabilities[{i}][{j}] = {x!r}")
+                if not x >= 0:  # NaN fails too
+                    raise fail("probabilities", "be >= 0 and not NaN", f"probabilities[{i}][{j}] = {x!r}")
             total = _exact_sum(p)
-            if (total != 1) if isinstance(total, Fraction) else not math.isclose(total, 1.0, abs_tol=1e-12):
+            if (total != 1) if isinstance(total, Fraction) else abs(total - 1.0) > 1e-12:
                 raise fail("probabilities", "sum to 1 for each source", f"probabilities[{i}] sums to {total!r}")
 
     def __repr__(self):
