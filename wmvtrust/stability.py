@@ -276,8 +276,9 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
     The expected value of perfect information about the trustworthiness; equal to
     ``E[A*(P)] - A*(t)`` by Theorem 1. Each draw's term is the exact accuracy of the
     oracle rule minus that of the trust rule on the same P, so every term is >= 0
-    (Theorem 2) and the Monte Carlo variance is small. Reported with its bounds:
-    0, the sign-aware bound and Theorem 3's ``sum_i E|P_i - t_i|``.
+    (Theorem 2) and the Monte Carlo variance is small; the interval's lower end is
+    therefore never below 0. Reported with its bounds: 0, the sign-aware bound and
+    Theorem 3's ``sum_i E|P_i - t_i|``.
 
     Parameters
     ----------
@@ -311,7 +312,8 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
 
     est = _expectation(model, gain, method, draws, seed, order, confidence)
     theorem3, sign_aware = soo_bounds(model)
-    return Estimate(est.value, est.method, est.stderr, est.ci_low, est.ci_high, 0.0, theorem3, sign_aware)
+    ci_low = None if est.ci_low is None else max(est.ci_low, 0.0)  # every term is >= 0: so is the gap
+    return Estimate(est.value, est.method, est.stderr, ci_low, est.ci_high, 0.0, theorem3, sign_aware)
 
 
 ESTIMATORS = ("mean", "mle")
