@@ -8,12 +8,16 @@ from .accuracy import Accuracy, MonteCarloAccuracy, accuracy, accuracy_fraction,
 from .estimators import EMTrust, tempered_trust, trust_em, trust_from_gold, trust_mle
 from .stability import (Estimate, ObservationsNeeded, believed_accuracy, expected_actual_accuracy, expected_regret,
                         frequentist_soc_gap, observations_needed, soc_gap, soo_bounds, soo_gap)
+from .sensitivity import accuracy_loss_curve, decision_margin, derivatives, trust_radius
+from .sweep import sweep
 from .trust import BetaTrust, DiscreteTrust
+from . import io
 from .voting import TIE_RTOL, decide, log_odds_weights
 from ._warmup import warm_up
 
 __all__ = ["TIE_RTOL", "Accuracy", "BetaTrust", "DiscreteTrust", "EMTrust", "Estimate", "MonteCarloAccuracy",
-           "ObservationsNeeded", "accuracy", "accuracy_fraction", "accuracy_mc", "believed_accuracy", "decide",
-           "expected_actual_accuracy", "expected_regret", "frequentist_soc_gap", "log_odds_weights",
-           "observations_needed", "soc_gap", "soo_bounds", "soo_gap", "tempered_trust", "trust_em",
-           "trust_from_gold", "trust_mle", "warm_up"]
+           "ObservationsNeeded", "accuracy", "accuracy_fraction", "accuracy_loss_curve", "accuracy_mc",
+           "believed_accuracy", "decide", "decision_margin", "derivatives", "expected_actual_accuracy",
+           "expected_regret", "frequentist_soc_gap", "io", "log_odds_weights", "observations_needed", "soc_gap",
+           "soo_bounds", "soo_gap", "sweep", "tempered_trust", "trust_em", "trust_from_gold", "trust_mle",
+           "trust_radius", "warm_up"]

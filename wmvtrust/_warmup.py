@@ -4,6 +4,7 @@ import time
 
 from ._kernels.rows import ENUMERATE_UP_TO
 from .accuracy import MITM_PARALLEL_FROM, accuracy, accuracy_mc, accuracy_rows
+from .sensitivity import trust_radius
 
 
 def warm_up():
@@ -32,4 +33,5 @@ def warm_up():
     accuracy_mc(q, w, trials=10, seed=0)
     accuracy_rows([q], [[0.9, 0.4, 0.1]], prior=0.4)
     accuracy_rows([[0.6] * (ENUMERATE_UP_TO + 1)], [[1.0] * (ENUMERATE_UP_TO + 1)])
+    trust_radius(q, space="probability")  # also the decision margin
     return time.perf_counter() - start

@@ -1,0 +1,115 @@
+"""Atomic writers: a file is either written whole or not at all.
+
+Each writer writes to a temporary file in the target's folder and renames it
+over the target (``os.replace``, atomic on POSIX and Windows), so an interrupted
+run never leaves a half-written table, figure or report.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from ._validation import fail
+
+
+def check_writable_folder(folder):
+    """Create ``folder`` if needed and check that files can be written in it; returns it as a Path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_writable_folder(tempfile.mkdtemp()).is_dir()
+    True
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise fail("the results folder", "be a folder that can be written", f"{str(folder)!r}: {error.strerror}",
+                   "Choose another folder.") from None
+    return folder
+
+
+def _atomic(path, write):
+    path = Path(path)
+    folder = check_writable_folder(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def write_table(df, path):
+    """Write a DataFrame atomically: Parquet for a ``.parquet`` path (needs pyarrow), CSV otherwise.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    path : str or Path
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> out = write_table(pd.DataFrame({"n": [3, 5]}), pathlib.Path(tempfile.mkdtemp()) / "t.csv")
+    >>> out.read_text().splitlines()
+    ['n', '3', '5']
+    """
+    if Path(path).suffix == ".parquet":
+        return _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+    return _atomic(path, lambda tmp: df.to_csv(tmp, index=False))
+
+
+def write_figure(fig, path, dpi=120):
+    """Save a matplotlib figure atomically as PNG.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or Path
+    dpi : int, default=120
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt, tempfile, pathlib
+    >>> fig, ax = plt.subplots()
+    >>> write_figure(fig, pathlib.Path(tempfile.mkdtemp()) / "f.png").read_bytes()[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    """
+    return _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+
+
+def write_text(text, path):
+    """Write text (UTF-8) atomically.
+
+    Parameters
+    ----------
+    text : str
+    path : str or Path
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> write_text("# Report", pathlib.Path(tempfile.mkdtemp()) / "r.md").read_text()
+    '# Report'
+    """
+    return _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -1,0 +1,124 @@
+"""Sweeps: run a pure function over a grid of configurations, into one tidy DataFrame."""
+
+import inspect
+import itertools
+from concurrent.futures import as_completed
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ._validation import check_seed, fail
+from .io import check_writable_folder, write_table
+
+PROGRESS_FROM = 20  # configurations: longer sweeps show a progress bar by default
+
+
+def configurations(grid):
+    """The configurations of a grid: a dict of lists (Cartesian product) or a list of dicts.
+
+    Examples
+    --------
+    >>> configurations({"n": [3, 5], "m": [10]})
+    [{'n': 3, 'm': 10}, {'n': 5, 'm': 10}]
+    """
+    if isinstance(grid, dict):
+        for name, values in grid.items():
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+                raise fail("grid", "map each parameter to a list of values", f"{name!r} maps to {values!r}",
+                           error=TypeError)
+        configs = [dict(zip(grid, combo)) for combo in itertools.product(*(list(v) for v in grid.values()))]
+    elif isinstance(grid, (list, tuple)) and all(isinstance(c, dict) for c in grid):
+        configs = [dict(c) for c in grid]
+    else:
+        raise fail("grid", "be a dict of lists or a list of dicts", f"got {type(grid).__name__}", error=TypeError)
+    if not configs:
+        raise fail("grid", "have at least one configuration", "it has none (an empty list of values?)")
+    return configs
+
+
+def _check_names(function, configs):
+    parameters = inspect.signature(function).parameters
+    if "seed" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        raise fail("function", "accept a seed keyword argument", f"{function.__name__} has none")
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    for config in configs:
+        unknown = sorted(set(config) - set(parameters))
+        if unknown:
+            raise fail("grid", f"name only parameters of {function.__name__}", f"unknown: {', '.join(unknown)}",
+                       f"Accepted: {', '.join(p for p in parameters if p != 'seed')}.")
+        if "seed" in config:
+            raise fail("grid", "not set 'seed'", "the sweep gives every configuration its own seed")
+
+
+def _run_one(function, config, seed):
+    result = function(**config, seed=seed)
+    if not isinstance(result, dict):
+        raise TypeError(f"{function.__name__} must return a dict of results; got {type(result).__name__}.")
+    return result
+
+
+def sweep(function, grid, *, seed=0, executor=None, progress=None, out=None):
+    """Run ``function(**config, seed=...)`` for every configuration; one row per configuration.
+
+    Every configuration gets its own seed, spawned from ``seed`` by
+    ``np.random.SeedSequence`` in grid order, so the result does not depend on
+    the order or the place in which configurations run.
+
+    Parameters
+    ----------
+    function : callable
+        A pure function of the grid's parameters and a ``seed`` keyword, returning a
+        dict of results. With an executor that runs in other processes (dask), it must
+        be importable there (defined in a module, not in ``__main__``).
+    grid : dict of lists or list of dicts
+        The configurations: the Cartesian product of a dict's lists, or the dicts given.
+    seed : int, default=0
+        Root seed.
+    executor : concurrent.futures.Executor, optional
+        Where to run: e.g. a ThreadPoolExecutor, or ``Client(...).get_executor()`` of
+        dask.distributed for a cluster. Default: in this process, one after another.
+    progress : bool, optional
+        Show a progress bar; default when there are at least 20 configurations.
+    out : str or Path, optional
+        Also write the table there, atomically (CSV, or Parquet for ``.parquet``); the
+        folder is checked before anything runs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        In grid order: the configuration's parameters, ``seed``, then the results.
+
+    Examples
+    --------
+    >>> def panel(n, m, seed):
+    ...     return {"mean": float(np.random.default_rng(seed).binomial(m, 0.7, n).mean())}
+    >>> table = sweep(panel, {"n": [3, 5], "m": [10, 20]}, seed=1)
+    >>> table.columns.tolist(), len(table)
+    (['n', 'm', 'seed', 'mean'], 4)
+    """
+    configs = configurations(grid)
+    _check_names(function, configs)
+    if out is not None:
+        check_writable_folder(Path(out).parent)
+    streams = np.random.SeedSequence(check_seed(seed)).spawn(len(configs))
+    seeds = [int(s.generate_state(1, np.uint64)[0] >> np.uint64(1)) for s in streams]  # fits an int64 column
+    show = len(configs) >= PROGRESS_FROM if progress is None else bool(progress)
+    bar = tqdm(total=len(configs), desc=getattr(function, "__name__", "sweep"), disable=not show)
+    results = [None] * len(configs)
+    if executor is None:
+        for k, (config, s) in enumerate(zip(configs, seeds)):
+            results[k] = _run_one(function, config, s)
+            bar.update()
+    else:
+        futures = {executor.submit(_run_one, function, config, s): k for k, (config, s) in enumerate(zip(configs, seeds))}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update()
+    bar.close()
+    table = pd.DataFrame([{**config, "seed": s, **result} for config, s, result in zip(configs, seeds, results)])
+    if out is not None:
+        write_table(table, out)
+    return table
