@@ -345,7 +345,7 @@ def accuracy_rows(q, weights, prior=0.5):
     """
     q, w = np.ascontiguousarray(q, dtype=np.float64), np.ascontiguousarray(weights, dtype=np.float64)
     if q.shape[1] > MAX_SOURCES["mitm"]:
-        raise fail("q", f"have at most {MAX_SOURCES['mitm']} sources for an exact accuracy per draw",
+        raise fail("q", f"have at most {MAX_SOURCES['mitm']} sources for an exact accuracy of each row",
                    f"got n = {q.shape[1]}")
     finite = np.isfinite(w).all(axis=1)
     b = bias(prior)

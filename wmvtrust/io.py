@@ -22,6 +22,10 @@ def check_writable_folder(folder):
     True
     """
     folder = Path(folder)
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise fail("the results folder", "be a folder that can be written", f"{str(blocker)!r} is a file",
+                   "Choose another folder.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):

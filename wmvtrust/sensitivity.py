@@ -111,8 +111,9 @@ def trust_radius(trust, prior=0.5, space="logit"):
     (``|t'_i - t_i| <= r``). A decision changes when a decided profile becomes a tie
     or flips; a rule with a tied profile has radius 0.
 
-    - logit space: exactly ``decision_margin(w(t), prior) / n``, since moving every
-      weight by ``r`` against a profile changes its sum by ``n r``;
+    - logit space: exactly ``(decision_margin(w(t), prior) - tol) / n``, since moving
+      every weight by ``r`` against a profile changes its sum by ``n r``, and a sum
+      within the tie tolerance ``tol`` of 0 is a tie;
     - probability space: the logit map is not linear, so every profile is checked
       (n <= 24) and the radius found by bisection to relative precision 1e-12. If no
       decision changes before some trust reaches 0 or 1 (where its weight becomes
@@ -144,17 +145,20 @@ def trust_radius(trust, prior=0.5, space="logit"):
         i = int(np.flatnonzero(~inside)[0])
         raise fail("trust", "lie strictly between 0 and 1 here", f"trust[{i}] = {float(t[i])!r}")
     w = log_odds_weights(t)
+    b = bias(prior)
+    tol = tie_tolerance(w, b)
     if space == "logit":
-        return decision_margin(w, prior) / t.size
+        if t.size > MAX_MARGIN_SOURCES:
+            raise fail("trust", f"have at most {MAX_MARGIN_SOURCES} sources", f"got n = {t.size}")
+        return max(decision_margin(w, prior) - tol, 0.0) / t.size  # a sum within tol of 0 is a tie
     if t.size > MAX_RADIUS_SOURCES:
         raise fail("trust", f"have at most {MAX_RADIUS_SOURCES} sources for space='probability'",
                    f"got n = {t.size}", "Use space='logit'.")
     if decision_margin(w, prior) == 0.0:
         return 0.0
-    b = bias(prior)
 
     def moves(r):
-        return kn.any_decision_moves(w, log_odds_weights(t - r), log_odds_weights(t + r), b)
+        return kn.any_decision_moves(w, log_odds_weights(t - r), log_odds_weights(t + r), b, tol)
 
     lo, hi = 0.0, float(np.minimum(t, 1.0 - t).min())
     if not moves(hi * (1.0 - 1e-12)):
@@ -183,7 +187,7 @@ def accuracy_loss_curve(p, sizes, *, space="logit", draws=200, seed=0, prior=0.5
     draws : int, default=200
         Random perturbations per size.
     seed : int, default=0
-        Seed of the perturbations.
+        Root seed; each size draws from its own spawned stream.
     prior : float, default=0.5
         Prior probability of +1.
 
@@ -203,17 +207,20 @@ def accuracy_loss_curve(p, sizes, *, space="logit", draws=200, seed=0, prior=0.5
     if not ((p > 0) & (p < 1)).all():
         i = int(np.flatnonzero((p <= 0) | (p >= 1))[0])
         raise fail("p", "lie strictly between 0 and 1 here", f"p[{i}] = {float(p[i])!r}")
-    sizes = np.atleast_1d(np.asarray(sizes, dtype=float))
-    if sizes.ndim != 1 or sizes.size == 0 or not (sizes >= 0).all():
-        raise fail("sizes", "be a non-empty list of numbers >= 0", f"got {sizes.tolist()!r}")
+    sizes = np.atleast_1d(np.asarray(sizes))
+    if sizes.dtype.kind not in "iuf":
+        raise fail("sizes", "be a list of numbers", f"got dtype {sizes.dtype}", error=TypeError)
+    sizes = sizes.astype(float)
+    if sizes.ndim != 1 or sizes.size == 0 or not (np.isfinite(sizes) & (sizes >= 0)).all():
+        raise fail("sizes", "be a non-empty list of finite numbers >= 0", f"got {sizes.tolist()!r}")
     check_choice(space, "space", SPACES)
     draws, prior = check_positive_int(draws, "draws"), check_fraction(prior, "prior")
-    rng = np.random.default_rng(check_seed(seed))
+    streams = np.random.SeedSequence(check_seed(seed)).spawn(sizes.size)  # one per size: rows independent
     best = accuracy(p, log_odds_weights(p), prior).value
     corners = np.array(list(itertools.product((-1.0, 1.0), repeat=p.size))) if p.size <= 10 else np.empty((0, p.size))
     rows = []
-    for r in sizes:
-        shifts = np.vstack([rng.uniform(-r, r, size=(draws, p.size)), r * corners])
+    for r, stream in zip(sizes, streams):
+        shifts = np.vstack([np.random.default_rng(stream).uniform(-r, r, size=(draws, p.size)), r * corners])
         if space == "logit":
             t = special.expit(log_odds_weights(p) + shifts)
         else:

@@ -33,30 +33,33 @@ def configurations(grid):
         configs = [dict(c) for c in grid]
     else:
         raise fail("grid", "be a dict of lists or a list of dicts", f"got {type(grid).__name__}", error=TypeError)
-    if not configs:
-        raise fail("grid", "have at least one configuration", "it has none (an empty list of values?)")
+    if not configs or configs == [{}]:
+        raise fail("grid", "have at least one configuration", "it has none (no parameter, or an empty list of values)")
     return configs
 
 
 def _check_names(function, configs):
     parameters = inspect.signature(function).parameters
-    if "seed" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+    any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    if "seed" not in parameters and not any_keyword:
         raise fail("function", "accept a seed keyword argument", f"{function.__name__} has none")
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return
     for config in configs:
-        unknown = sorted(set(config) - set(parameters))
+        if "seed" in config:
+            raise fail("grid", "not set 'seed'", "the sweep gives every configuration its own seed")
+        unknown = [] if any_keyword else sorted(set(config) - set(parameters))
         if unknown:
             raise fail("grid", f"name only parameters of {function.__name__}", f"unknown: {', '.join(unknown)}",
                        f"Accepted: {', '.join(p for p in parameters if p != 'seed')}.")
-        if "seed" in config:
-            raise fail("grid", "not set 'seed'", "the sweep gives every configuration its own seed")
 
 
 def _run_one(function, config, seed):
     result = function(**config, seed=seed)
     if not isinstance(result, dict):
         raise TypeError(f"{function.__name__} must return a dict of results; got {type(result).__name__}.")
+    clash = sorted(set(result) & (set(config) | {"seed"}))
+    if clash:
+        raise ValueError(f"{function.__name__} must not return keys named like the configuration or 'seed'; "
+                         f"got {', '.join(clash)}.")
     return result
 
 
@@ -80,6 +83,9 @@ def sweep(function, grid, *, seed=0, executor=None, progress=None, out=None):
     executor : concurrent.futures.Executor, optional
         Where to run: e.g. a ThreadPoolExecutor, or ``Client(...).get_executor()`` of
         dask.distributed for a cluster. Default: in this process, one after another.
+        A ``ProcessPoolExecutor`` needs ``mp_context=multiprocessing.get_context("spawn")``
+        (or "forkserver") once a parallel numba kernel has run: forking a process that
+        uses OpenMP is unsafe and its workers die.
     progress : bool, optional
         Show a progress bar; default when there are at least 20 configurations.
     out : str or Path, optional

@@ -26,8 +26,8 @@ def min_abs_sum(w, offset):
 
 
 @nb.njit(cache=True)
-def any_decision_moves(w, down, up, offset):
-    """Whether some profile x with S = w.x + offset > 0 has sum_i x_i down_or_up + offset <= 0, or vice versa.
+def any_decision_moves(w, down, up, offset, tol):
+    """Whether some decided profile (|S| > tol, S = w.x + offset) can be brought within tol of 0 or past it.
 
     For source i voting x_i = +1 the sum can fall to ``down[i]`` (its smallest weight) and
     rise to ``up[i]``; voting -1 it contributes ``-up[i]`` at the least and ``-down[i]`` at
@@ -41,7 +41,7 @@ def any_decision_moves(w, down, up, offset):
         lowest -= up[i]
         highest -= down[i]
     for step in range(1 << n):
-        if (s > 0.0 and lowest <= 0.0) or (s < 0.0 and highest >= 0.0) or s == 0.0:
+        if (s > tol and lowest <= tol) or (s < -tol and highest >= -tol) or abs(s) <= tol:
             return True
         if step + 1 == 1 << n:
             break
