@@ -1,5 +1,6 @@
 """Sweeps over grids (in-process, threads, processes, a dask cluster) and the atomic writers of wmvtrust.io."""
 
+import os
 import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -319,3 +320,13 @@ def test_results_named_like_the_configuration_are_refused():
     with pytest.raises(ValueError, match=re.escape("must not return keys named like the configuration or 'seed'; "
                                                    "got n, seed.")):
         wt.sweep(lambda n, seed: {"n": 99, "seed": 0}, {"n": [1, 2]})
+
+
+def test_written_files_get_the_mode_a_plain_open_would_give(tmp_path):
+    """Atomic writes go through a private temporary file; the result is still readable as umask allows."""
+    mask = os.umask(0o022)
+    try:
+        out = wt.io.write_text("# report", tmp_path / "r.md")
+    finally:
+        os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o644

@@ -36,6 +36,12 @@ def check_writable_folder(folder):
     return folder
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path, write):
     path = Path(path)
     folder = check_writable_folder(path.parent)
@@ -43,6 +49,7 @@ def _atomic(path, write):
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode a plain open would
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

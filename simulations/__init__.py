@@ -1,0 +1,13 @@
+"""Simulations that let anyone see the four claims of wmvtrust, built only on its public API.
+
+``python -m simulations [--quick] [--seed N] [--out results]`` runs them all and
+writes ``results/report.md`` with figures and tables. One module per claim, each
+with ``run(quick, seed) -> {name: DataFrame}`` (pure; one row per configuration of
+a ``wt.sweep``, with its seed), ``plot(tables) -> [Figure]``, ``summary(tables)``
+(the report's compact table) and ``verdict(tables) -> (bool, sentence)``:
+
+- ``soc``: (a) stability of correctness holds for unbiased trust, and biased trust breaks it;
+- ``soo``: (b) stability of optimality does not hold; its gap is bounded and shrinks;
+- ``trustworthiness_sensitivity``: (c) derivatives of the accuracy in the trustworthiness;
+- ``trust_sensitivity``: (d) decision margin, trust radius and accuracy-loss curves.
+"""
