@@ -114,3 +114,78 @@ def check_seed(seed):
     if seed < 0:
         raise fail("seed", "be None or a whole number >= 0", f"got seed = {int(seed)}")
     return int(seed)
+
+
+def check_positive_array(x, name):
+    """A 1-D array, one finite number > 0 per source (Beta parameters)."""
+    arr = np.atleast_1d(np.asarray(x))
+    if arr.dtype.kind not in "iuf":
+        raise fail(name, "be an array of real numbers", f"got dtype {arr.dtype}", error=TypeError)
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise fail(name, "be one-dimensional, one entry per source", f"got shape {arr.shape}")
+    bad = ~(arr > 0) | ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise fail(name, "be finite and > 0", f"{name}[{i}] = {float(arr[i])!r}")
+    return arr
+
+
+def check_counts(x, name):
+    """A 1-D array of finite counts >= 0, one per source (fractional counts allowed)."""
+    arr = np.atleast_1d(np.asarray(x))
+    if arr.dtype.kind not in "iuf":
+        raise fail(name, "be an array of counts", f"got dtype {arr.dtype}", error=TypeError)
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.ndim != 1:
+        raise fail(name, "be one-dimensional, one count per source", f"got shape {arr.shape}")
+    bad = ~(arr >= 0) | ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise fail(name, "be finite and >= 0", f"{name}[{i}] = {float(arr[i])!r}")
+    return arr
+
+
+def check_same_length(a, b, name_a, name_b):
+    """Two per-source arrays of the same shape."""
+    if a.shape != b.shape:
+        raise fail(f"{name_a} and {name_b}", "have one entry per source each",
+                   f"{name_a} has {a.size} and {name_b} has {b.size}")
+
+
+def check_beta_prior(prior):
+    """A Beta prior: a pair (alpha0, beta0) of numbers > 0."""
+    try:
+        a0, b0 = prior
+    except (TypeError, ValueError):
+        raise fail("prior", "be a pair (alpha0, beta0) of numbers > 0", f"got {prior!r}", error=TypeError) from None
+    return tuple(float(x) for x in check_positive_array([a0, b0], "prior"))
+
+
+def check_rng(seed):
+    """A numpy Generator, given one or a seed for a new one (None: fresh entropy)."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
+
+
+def check_sequence_per_source(x, name):
+    """A non-empty sequence with one entry (itself a sequence) per source."""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+        raise fail(name, "be a sequence with one sequence per source", f"got {type(x).__name__}", error=TypeError)
+    if len(x) == 0:
+        raise fail(name, "have at least one source", "got none")
+    return x
+
+
+def check_vote_matrix(votes):
+    """Votes (n_tasks, n_sources) of +1, -1 and 0 (no vote), as float64."""
+    arr = np.asarray(votes)
+    if arr.dtype.kind not in "iuf":
+        raise fail("votes", "be an array of +1, -1 and 0 (no vote)", f"got dtype {arr.dtype}", error=TypeError)
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.ndim != 2 or arr.size == 0:
+        raise fail("votes", "have shape (n_tasks, n_sources), both >= 1", f"got shape {arr.shape}")
+    bad = (arr != 1) & (arr != -1) & (arr != 0)
+    if bad.any():
+        j, i = np.argwhere(bad)[0]
+        raise fail("votes", "contain only +1, -1 and 0 (no vote)", f"votes[{j}, {i}] = {float(arr[j, i])!r}")
+    return arr

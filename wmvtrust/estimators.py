@@ -9,23 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._validation import check_positive_int, check_positive_real, fail
-from .trust import BetaTrust, _counts, _prior, _same_length
+from ._validation import (check_beta_prior, check_counts, check_positive_int, check_positive_real, check_same_length,
+                          check_vote_matrix, fail)
+from .trust import BetaTrust
 from .voting import log_odds_weights
-
-
-def _votes(votes):
-    arr = np.asarray(votes)
-    if arr.dtype.kind not in "iuf":
-        raise fail("votes", "be an array of +1, -1 and 0 (no vote)", f"got dtype {arr.dtype}", error=TypeError)
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if arr.ndim != 2 or arr.size == 0:
-        raise fail("votes", "have shape (n_tasks, n_sources), both >= 1", f"got shape {arr.shape}")
-    bad = (arr != 1) & (arr != -1) & (arr != 0)
-    if bad.any():
-        j, i = np.argwhere(bad)[0]
-        raise fail("votes", "contain only +1, -1 and 0 (no vote)", f"votes[{j}, {i}] = {float(arr[j, i])!r}")
-    return arr
 
 
 def trust_from_gold(votes, truth, prior=(1, 1)):
@@ -51,7 +38,7 @@ def trust_from_gold(votes, truth, prior=(1, 1)):
     >>> trust_from_gold(votes, [1, -1, 1])
     BetaTrust(alpha=[4.0, 3.0, 3.0], beta=[1.0, 2.0, 2.0])
     """
-    x = _votes(votes)
+    x = check_vote_matrix(votes)
     y = np.asarray(truth, dtype=np.float64)
     if y.shape != (x.shape[0],):
         raise fail("truth", "have one entry per task, like the rows of votes",
@@ -125,8 +112,8 @@ def trust_em(votes, prior=(1, 1), *, max_iter=1000, tol=1e-9):
     >>> fit.converged, fit.trust.mean.round(2).tolist()  # within sampling error of the truth
     (True, [0.89, 0.8, 0.71, 0.59, 0.55])
     """
-    x = _votes(votes)
-    a0, b0 = _prior(prior)
+    x = check_vote_matrix(votes)
+    a0, b0 = check_beta_prior(prior)
     max_iter, tol = check_positive_int(max_iter, "max_iter"), check_positive_real(tol, "tol")
     voted = (x != 0).sum(axis=0)
     score = x.sum(axis=1)
@@ -163,8 +150,8 @@ def trust_mle(successes, failures):
     >>> trust_mle([3, 0], [1, 2]).tolist()
     [0.75, 0.0]
     """
-    s, f = _counts(successes, "successes"), _counts(failures, "failures")
-    _same_length(s, f, "successes", "failures")
+    s, f = check_counts(successes, "successes"), check_counts(failures, "failures")
+    check_same_length(s, f, "successes", "failures")
     if ((s + f) == 0).any():
         i = int(np.flatnonzero((s + f) == 0)[0])
         raise fail("successes + failures", "be > 0 for the maximum-likelihood trust", f"source {i} has no record")

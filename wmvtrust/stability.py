@@ -24,9 +24,9 @@ import numpy as np
 from scipy import stats
 
 from ._validation import (check_choice, check_fraction, check_positive_int, check_positive_real,
-                          check_probabilities, check_seed, check_weights, fail)
+                          check_beta_prior, check_probabilities, check_seed, check_weights, fail)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
-from .trust import BetaTrust, DiscreteTrust, _prior
+from .trust import BetaTrust, DiscreteTrust
 from .voting import log_odds_weights
 
 EXPECTATION_METHODS = ("auto", "exact", "quadrature", "montecarlo")
@@ -324,7 +324,7 @@ def _frequentist(p, observations, estimator, prior, draws, seed, confidence, whi
     p = check_probabilities(p, "p")
     m = check_positive_int(observations, "observations")
     check_choice(estimator, "estimator", ESTIMATORS)
-    a0, b0 = _prior(prior)
+    a0, b0 = check_beta_prior(prior)
     draws, confidence = check_positive_int(draws, "draws"), check_fraction(confidence, "confidence")
     if (m + 1) ** p.size <= MAX_POINTS:  # every joint outcome, weighted by its binomial probability
         k = np.array(list(itertools.product(range(m + 1), repeat=p.size)), dtype=float)

@@ -19,53 +19,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import special
 
-from ._validation import check_positive_int, check_seed, fail
-
-
-def _positive(x, name):
-    arr = np.atleast_1d(np.asarray(x))
-    if arr.dtype.kind not in "iuf":
-        raise fail(name, "be an array of real numbers", f"got dtype {arr.dtype}", error=TypeError)
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if arr.ndim != 1 or arr.size == 0:
-        raise fail(name, "be one-dimensional, one entry per source", f"got shape {arr.shape}")
-    bad = ~(arr > 0) | ~np.isfinite(arr)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise fail(name, "be finite and > 0", f"{name}[{i}] = {float(arr[i])!r}")
-    return arr
-
-
-def _counts(x, name):
-    arr = np.atleast_1d(np.asarray(x))
-    if arr.dtype.kind not in "iuf":
-        raise fail(name, "be an array of counts", f"got dtype {arr.dtype}", error=TypeError)
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if arr.ndim != 1:
-        raise fail(name, "be one-dimensional, one count per source", f"got shape {arr.shape}")
-    bad = ~(arr >= 0) | ~np.isfinite(arr)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise fail(name, "be finite and >= 0", f"{name}[{i}] = {float(arr[i])!r}")
-    return arr
-
-
-def _same_length(a, b, name_a, name_b):
-    if a.shape != b.shape:
-        raise fail(f"{name_a} and {name_b}", "have one entry per source each",
-                   f"{name_a} has {a.size} and {name_b} has {b.size}")
-
-
-def _prior(prior):
-    try:
-        a0, b0 = prior
-    except (TypeError, ValueError):
-        raise fail("prior", "be a pair (alpha0, beta0) of numbers > 0", f"got {prior!r}", error=TypeError) from None
-    return tuple(float(x) for x in _positive([a0, b0], "prior"))
-
-
-def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
+from ._validation import (check_counts, check_beta_prior, check_positive_array, check_positive_int, check_rng,
+                          check_same_length, check_sequence_per_source, fail)
 
 
 def _mass_beyond(t, a, b, c):
@@ -91,8 +46,8 @@ class BetaTrust:
     """
 
     def __init__(self, alpha, beta):
-        self.alpha, self.beta = _positive(alpha, "alpha"), _positive(beta, "beta")
-        _same_length(self.alpha, self.beta, "alpha", "beta")
+        self.alpha, self.beta = check_positive_array(alpha, "alpha"), check_positive_array(beta, "beta")
+        check_same_length(self.alpha, self.beta, "alpha", "beta")
 
     @classmethod
     def from_track_record(cls, successes, failures, prior=(1, 1)):
@@ -115,9 +70,9 @@ class BetaTrust:
         >>> BetaTrust.from_track_record([18], [2]).mean.tolist()
         [0.8636363636363636]
         """
-        s, f = _counts(successes, "successes"), _counts(failures, "failures")
-        _same_length(s, f, "successes", "failures")
-        a0, b0 = _prior(prior)
+        s, f = check_counts(successes, "successes"), check_counts(failures, "failures")
+        check_same_length(s, f, "successes", "failures")
+        a0, b0 = check_beta_prior(prior)
         return cls(a0 + s, b0 + f)
 
     def __repr__(self):
@@ -159,7 +114,7 @@ class BetaTrust:
         (3, 2)
         """
         size = check_positive_int(size, "size")
-        return _rng(seed).beta(self.alpha, self.beta, size=(size, self.n_sources))
+        return check_rng(seed).beta(self.alpha, self.beta, size=(size, self.n_sources))
 
     def quadrature(self, order):
         """Gauss-Jacobi nodes and weights per source: ``E[f(P_i)] = sum_j weights[i, j] f(nodes[i, j])``.
@@ -209,8 +164,8 @@ class DiscreteTrust:
     """
 
     def __init__(self, support, probabilities):
-        self.support = [list(s) for s in _sequence(support, "support")]
-        self.probabilities = [list(p) for p in _sequence(probabilities, "probabilities")]
+        self.support = [list(s) for s in check_sequence_per_source(support, "support")]
+        self.probabilities = [list(p) for p in check_sequence_per_source(probabilities, "probabilities")]
         if len(self.support) != len(self.probabilities):
             raise fail("support and probabilities", "have one entry per source each",
                        f"support has {len(self.support)} and probabilities has {len(self.probabilities)}")
@@ -272,16 +227,10 @@ class DiscreteTrust:
 
     def sample(self, size, seed=None):
         """``size`` independent draws of P, an array of shape (size, n_sources), as floats."""
-        size, rng = check_positive_int(size, "size"), _rng(seed)
+        size, rng = check_positive_int(size, "size"), check_rng(seed)
         out = np.empty((size, self.n_sources))
         for i, (xs, ps) in enumerate(zip(self.support, self.probabilities)):
             out[:, i] = rng.choice(np.array(xs, dtype=float), size=size, p=np.array(ps, dtype=float))
         return out
 
 
-def _sequence(x, name):
-    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
-        raise fail(name, "be a sequence with one sequence per source", f"got {type(x).__name__}", error=TypeError)
-    if len(x) == 0:
-        raise fail(name, "have at least one source", "got none")
-    return x

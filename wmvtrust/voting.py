@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validation import check_choice, check_fraction, check_probabilities, check_seed, check_votes, check_weights
+from ._validation import check_choice, check_fraction, check_probabilities, check_rng, check_votes, check_weights
 
 TIE_RTOL = 1e-12
 """A weighted sum S is a tie when |S| <= TIE_RTOL * (sum of |finite weights| + |bias|)."""
@@ -76,7 +76,7 @@ def decide(votes, weights, prior=0.5, *, ties="coin", seed=None):
     0
     """
     check_choice(ties, "ties", ("coin", "report"))
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
+    rng = check_rng(seed)
     w = check_weights(weights)
     x = check_votes(votes, w.size)
     b = bias(check_fraction(prior, "prior"))
