@@ -1,0 +1,299 @@
+"""Vote tables: learn trust from crowd labels and aggregate them by weighted majority voting.
+
+Data conventions follow the crowdsourcing ecosystem (crowd-kit): a long
+DataFrame with one row per (task, worker, label), fitted attributes ending in
+``_``, Series indexed by task or worker. Labels may have ``L >= 2`` classes;
+under symmetric noise (a worker is right with probability ``t`` and otherwise
+picks each wrong class with probability ``(1 - t) / (L - 1)``) the posterior
+weights are ``ln((L - 1) t / (1 - t))`` and the decision is the weighted plurality.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from ._validation import check_beta_prior, check_choice, check_positive_int, check_positive_real, check_rng, fail
+
+DUPLICATES = ("error", "first", "last")
+NO_GOLD = ("prior", "error")
+
+
+@dataclass(frozen=True)
+class Votes:
+    """A validated vote table, encoded: row k says worker ``worker[k]`` gave task ``task[k]`` label ``label[k]``.
+
+    ``tasks``, ``workers`` and ``labels`` hold the names (tasks and workers in order of
+    first appearance, labels sorted); the integer arrays index into them.
+    """
+
+    tasks: pd.Index
+    workers: pd.Index
+    labels: pd.Index
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+
+
+def read_votes(frame, *, task="task", worker="worker", label="label", duplicates="error"):
+    """Validate and encode a long vote table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per vote.
+    task, worker, label : str
+        Column names.
+    duplicates : {"error", "first", "last"}, default="error"
+        What to do when a worker labels a task twice: refuse, or keep the first or the last vote.
+
+    Returns
+    -------
+    Votes
+
+    Examples
+    --------
+    >>> votes = read_votes(pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"],
+    ...                                  "label": ["cat", "dog", "cat"]}))
+    >>> list(votes.tasks), list(votes.workers), list(votes.labels), votes.label.tolist()
+    (['t1', 't2'], ['a', 'b'], ['cat', 'dog'], [0, 1, 0])
+    """
+    check_choice(duplicates, "duplicates", DUPLICATES)
+    if not isinstance(frame, pd.DataFrame):
+        raise fail("votes", "be a pandas DataFrame", f"got {type(frame).__name__}", error=TypeError)
+    columns = {"task": task, "worker": worker, "label": label}
+    for role, name in columns.items():
+        if name not in frame.columns:
+            raise fail("votes", f"have a {role} column named {name!r}",
+                       f"its columns are {', '.join(map(repr, frame.columns))}", f"Pass {role}=... to name it.")
+    if frame.empty:
+        raise fail("votes", "have at least one vote", "the table is empty")
+    table = frame[[task, worker, label]]
+    for name in (task, worker, label):
+        missing = table[name].isna().to_numpy()
+        if missing.any():
+            raise fail("votes", f"have no missing {name!r}", f"row {table.index[missing.argmax()]!r} has none",
+                       f"{int(missing.sum())} rows in all; drop or fill them first.")
+    repeated = table.duplicated([task, worker], keep=False).to_numpy()
+    if repeated.any():
+        if duplicates == "error":
+            first = table[repeated].iloc[0]
+            raise fail("votes", "have one vote per (task, worker)",
+                       f"worker {first[worker]!r} voted {int(repeated.sum())} times in all on repeated pairs, "
+                       f"e.g. on task {first[task]!r}", "Pass duplicates='first' or 'last' to keep one.")
+        table = table.drop_duplicates([task, worker], keep=duplicates)
+    task_codes, tasks = pd.factorize(table[task])
+    worker_codes, workers = pd.factorize(table[worker])
+    label_codes, labels = pd.factorize(table[label], sort=True)
+    return Votes(pd.Index(tasks, name=task), pd.Index(workers, name=worker), pd.Index(labels, name=label),
+                 task_codes, worker_codes, label_codes)
+
+
+def symmetric_weights(trust, n_labels):
+    """Weights ``ln((L - 1) t / (1 - t))`` of the symmetric-noise posterior (``±inf`` at trust 1 and 0).
+
+    Examples
+    --------
+    >>> symmetric_weights(np.array([0.5, 0.25]), 3).round(12).tolist()  # chance is 1/3: for, then against
+    [0.69314718056, -0.405465108108]
+    """
+    with np.errstate(divide="ignore"):
+        return np.log((n_labels - 1) * trust / (1.0 - trust))
+
+
+def _scores(votes, weights, log_prior):
+    """Per task and label: (count of trust-1 minus trust-0 votes, finite log-posterior score)."""
+    n, k = votes.tasks.size, votes.labels.size
+    flat = votes.task * k + votes.label
+    w = weights[votes.worker]
+    finite = np.isfinite(w)
+    certain = np.bincount(flat[~finite], weights=np.sign(w[~finite]), minlength=n * k).reshape(n, k)
+    score = np.bincount(flat[finite], weights=w[finite], minlength=n * k).reshape(n, k) + log_prior
+    return certain, score
+
+
+def posterior(votes, weights, log_prior):
+    """P(truth = each label | the task's votes) under symmetric noise; infinite weights decide first.
+
+    Returns
+    -------
+    ndarray of shape (n_tasks, n_labels)
+    """
+    certain, score = _scores(votes, weights, log_prior)
+    top = certain == certain.max(axis=1, keepdims=True)  # labels not ruled out by a certain vote
+    score = np.where(top, score, -np.inf)
+    return special.softmax(score, axis=1)
+
+
+def _decide(probas, ties, rng, tol=1e-12):
+    best = probas.max(axis=1, keepdims=True)
+    tied = probas >= best - tol
+    if ties == "report":
+        return np.where(tied.sum(axis=1) == 1, tied.argmax(axis=1), -1)
+    pick = rng.random(probas.shape) * tied  # a uniform choice among the tied labels
+    return pick.argmax(axis=1)
+
+
+class WeightedMajorityVote:
+    """Aggregate crowd labels by weighted majority (plurality) voting with learned trust.
+
+    Parameters
+    ----------
+    trust : {"em", "gold"} or pandas.Series, default="em"
+        Where trust comes from: EM under the one-coin model on the votes themselves,
+        the Beta posterior of each worker's record on gold tasks, or a Series of trust
+        indexed by worker.
+    prior : (float, float), default=(1, 1)
+        Beta prior of every worker's accuracy.
+    ties : {"coin", "report"}, default="coin"
+        A tie is broken by a seeded fair choice among the tied labels, or reported as NA.
+    seed : int or numpy.random.Generator, default=0
+        Seed of the tie-breaking coin.
+    no_gold : {"prior", "error"}, default="prior"
+        With gold trust, a worker without a gold vote keeps the prior, or is an error.
+    max_iter : int, default=1000
+        Most EM iterations.
+    tol : float, default=1e-9
+        EM stops when no worker's trust changes by more.
+    task, worker, label : str
+        Column names of the vote and gold tables.
+    duplicates : {"error", "first", "last"}, default="error"
+        See ``read_votes``.
+
+    Attributes
+    ----------
+    labels_ : pandas.Series
+        The decision per task (every task of the input, in order of first appearance).
+    probas_ : pandas.DataFrame
+        Posterior probability of each label per task under the trust model.
+    trust_ : pandas.DataFrame
+        Per worker: ``mean`` (the trust), ``alpha``, ``beta`` (its Beta posterior; NaN for
+        user-given trust) and ``n_gold`` (gold votes; NaN unless gold trust).
+    class_prior_ : pandas.Series
+        P(truth = label): fitted by EM, uniform otherwise.
+    n_iter_ : int
+        EM iterations (0 for gold or given trust).
+
+    Examples
+    --------
+    >>> votes = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2], "worker": ["a", "b", "c"] * 2,
+    ...                       "label": ["x", "y", "y", "x", "x", "y"]})
+    >>> trust = pd.Series({"a": 0.9, "b": 0.6, "c": 0.6})
+    >>> WeightedMajorityVote(trust=trust).fit_predict(votes).tolist()  # ln 9 > 2 ln 1.5: a decides
+    ['x', 'x']
+    """
+
+    def __init__(self, trust="em", *, prior=(1, 1), ties="coin", seed=0, no_gold="prior", max_iter=1000, tol=1e-9,
+                 task="task", worker="worker", label="label", duplicates="error"):
+        self.trust, self.prior, self.ties, self.seed, self.no_gold = trust, prior, ties, seed, no_gold
+        self.max_iter, self.tol, self.duplicates = max_iter, tol, duplicates
+        self.task, self.worker, self.label = task, worker, label
+
+    def fit(self, votes, gold=None):
+        """Learn trust and aggregate.
+
+        Parameters
+        ----------
+        votes : pandas.DataFrame
+            Long vote table (task, worker, label columns).
+        gold : pandas.DataFrame, optional
+            Known truths (task, label columns); required for ``trust="gold"``.
+
+        Returns
+        -------
+        self
+        """
+        prior = check_beta_prior(self.prior)
+        check_choice(self.ties, "ties", ("coin", "report"))
+        check_choice(self.no_gold, "no_gold", NO_GOLD)
+        data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
+        n_labels = max(data.labels.size, 2)
+        log_prior = np.full(data.labels.size, -np.log(n_labels))
+        self.n_iter_ = 0
+        if isinstance(self.trust, pd.Series):
+            t = self._given_trust(data)
+            table = {"mean": t, "alpha": np.nan, "beta": np.nan, "n_gold": np.nan}
+        elif self.trust == "gold":
+            right, n_gold = self._gold_record(data, gold)
+            alpha, beta = prior[0] + right, prior[1] + n_gold - right
+            t = alpha / (alpha + beta)
+            table = {"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold}
+        elif self.trust == "em":
+            alpha, beta, log_prior = self._em(data, prior, n_labels)
+            t = alpha / (alpha + beta)
+            table = {"mean": t, "alpha": alpha, "beta": beta, "n_gold": np.nan}
+        else:
+            raise fail("trust", "be 'em', 'gold' or a pandas Series indexed by worker", f"got {self.trust!r}")
+        probas = posterior(data, symmetric_weights(t, n_labels), log_prior)
+        decision = _decide(probas, self.ties, check_rng(self.seed))
+        chosen = data.labels[np.maximum(decision, 0)]
+        if (decision < 0).any():  # reported ties
+            chosen = pd.Index(np.where(decision >= 0, chosen.to_numpy(dtype=object), pd.NA), dtype=object)
+        self.labels_ = pd.Series(chosen, index=data.tasks, name=self.label)
+        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
+        self.trust_ = pd.DataFrame(table, index=data.workers)
+        self.class_prior_ = pd.Series(np.exp(log_prior), index=data.labels, name="prior")
+        return self
+
+    def fit_predict(self, votes, gold=None):
+        """Fit and return ``labels_``."""
+        return self.fit(votes, gold).labels_
+
+    def fit_predict_proba(self, votes, gold=None):
+        """Fit and return ``probas_``."""
+        return self.fit(votes, gold).probas_
+
+    def _given_trust(self, data):
+        trust = self.trust
+        missing = data.workers.difference(trust.index)
+        if len(missing):
+            raise fail("trust", "have an entry for every worker who voted", f"none for {list(missing[:5])!r}"
+                       + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        t = trust.reindex(data.workers).to_numpy(dtype=float)
+        bad = ~((t >= 0) & (t <= 1))
+        if bad.any():
+            raise fail("trust", "lie in [0, 1]", f"trust[{data.workers[bad.argmax()]!r}] = {float(t[bad.argmax()])!r}")
+        return t
+
+    def _gold_record(self, data, gold):
+        if gold is None:
+            raise fail("gold", "be given for trust='gold'", "got None", "Pass a table of known truths.")
+        for name in (self.task, self.label):
+            if not isinstance(gold, pd.DataFrame) or name not in gold.columns:
+                raise fail("gold", f"be a DataFrame with a column named {name!r}",
+                           f"its columns are {', '.join(map(repr, getattr(gold, 'columns', [])))}")
+        truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label]
+        unused = sorted(set(truth.dropna()) - set(data.labels), key=str)
+        if unused:
+            raise fail("gold", "use only labels that some worker used", f"{unused!r} never appear in the votes")
+        known = truth.reindex(data.tasks).to_numpy(dtype=object)
+        has_gold = pd.notna(known)[data.task]
+        truth_code = data.labels.get_indexer(pd.Index(known[data.task][has_gold]))
+        right = np.bincount(data.worker[has_gold], weights=truth_code == data.label[has_gold],
+                            minlength=data.workers.size)
+        n_gold = np.bincount(data.worker[has_gold], minlength=data.workers.size).astype(float)
+        if self.no_gold == "error" and (n_gold == 0).any():
+            raise fail("gold", "cover every worker when no_gold='error'",
+                       f"worker {data.workers[(n_gold == 0).argmax()]!r} has no gold vote",
+                       "Pass no_gold='prior' to give such workers the prior.")
+        return right, n_gold
+
+    def _em(self, data, prior, n_labels):
+        max_iter, tol = check_positive_int(self.max_iter, "max_iter"), check_positive_real(self.tol, "tol")
+        a0, b0 = prior
+        cast = np.bincount(data.worker, minlength=data.workers.size).astype(float)
+        probas = posterior(data, np.zeros(data.workers.size), np.zeros(data.labels.size))  # plurality voting
+        t = np.full(data.workers.size, 1.0 / n_labels)
+        log_prior = np.full(data.labels.size, -np.log(n_labels))
+        for self.n_iter_ in range(1, max_iter + 1):
+            right = np.bincount(data.worker, weights=probas[data.task, data.label], minlength=data.workers.size)
+            new_t = (a0 + right) / (a0 + b0 + cast)
+            with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
+                log_prior = np.log(probas.mean(axis=0))
+            probas = posterior(data, symmetric_weights(new_t, n_labels), log_prior)
+            done = np.abs(new_t - t).max() <= tol
+            t = new_t
+            if done:
+                break
+        return a0 + right, b0 + cast - right, log_prior
