@@ -280,20 +280,48 @@ class WeightedMajorityVote:
         return right, n_gold
 
     def _em(self, data, prior, n_labels):
-        max_iter, tol = check_positive_int(self.max_iter, "max_iter"), check_positive_real(self.tol, "tol")
-        a0, b0 = prior
-        cast = np.bincount(data.worker, minlength=data.workers.size).astype(float)
-        probas = posterior(data, np.zeros(data.workers.size), np.zeros(data.labels.size))  # plurality voting
-        t = np.full(data.workers.size, 1.0 / n_labels)
-        log_prior = np.full(data.labels.size, -np.log(n_labels))
-        for self.n_iter_ in range(1, max_iter + 1):
-            right = np.bincount(data.worker, weights=probas[data.task, data.label], minlength=data.workers.size)
-            new_t = (a0 + right) / (a0 + b0 + cast)
-            with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
-                log_prior = np.log(probas.mean(axis=0))
-            probas = posterior(data, symmetric_weights(new_t, n_labels), log_prior)
-            done = np.abs(new_t - t).max() <= tol
-            t = new_t
-            if done:
-                break
-        return a0 + right, b0 + cast - right, log_prior
+        fit = one_coin_em(data, prior, n_labels, check_positive_int(self.max_iter, "max_iter"),
+                          check_positive_real(self.tol, "tol"))
+        self.n_iter_ = fit.n_iter
+        return fit.alpha, fit.beta, fit.log_prior
+
+
+@dataclass(frozen=True)
+class OneCoinFit:
+    """The result of ``one_coin_em``: Beta posteriors of the workers' accuracies and the task posteriors."""
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    log_prior: np.ndarray
+    probas: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+def one_coin_em(data, prior, n_labels, max_iter, tol):
+    """EM under the one-coin model: each worker is right with one probability, whatever the truth.
+
+    Starts from plurality voting (ties split evenly). The M-step counts each worker's
+    expected right votes ``r`` out of ``c`` cast and sets its trust to the Beta posterior
+    mean ``(a0 + r) / (a0 + b0 + c)``, so it never reaches 0 or 1; the class prior is the
+    mean task posterior. The E-step is the symmetric-noise posterior with weights
+    ``ln((L - 1) t / (1 - t))``. Stops when no trust moves by more than ``tol``.
+    """
+    a0, b0 = prior
+    cast = np.bincount(data.worker, minlength=data.workers.size).astype(float)
+    # plurality voting, ties split evenly: with every weight infinite, only the vote counts decide
+    probas = posterior(data, np.full(data.workers.size, np.inf), np.zeros(data.labels.size))
+    t = np.full(data.workers.size, 1.0 / n_labels)
+    log_prior = np.full(data.labels.size, -np.log(n_labels))
+    converged = False
+    for n_iter in range(1, max_iter + 1):
+        right = np.bincount(data.worker, weights=probas[data.task, data.label], minlength=data.workers.size)
+        new_t = (a0 + right) / (a0 + b0 + cast)
+        with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
+            log_prior = np.log(probas.mean(axis=0))
+        probas = posterior(data, symmetric_weights(new_t, n_labels), log_prior)
+        converged = bool(np.abs(new_t - t).max() <= tol)
+        t = new_t
+        if converged:
+            break
+    return OneCoinFit(a0 + right, b0 + cast - right, log_prior, probas, n_iter, converged)

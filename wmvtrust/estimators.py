@@ -7,10 +7,12 @@ not vote on a task.
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from ._validation import (check_beta_prior, check_counts, check_positive_int, check_positive_real, check_same_length,
                           check_vote_matrix, fail)
+from .crowd import Votes, one_coin_em
 from .trust import BetaTrust
 from .voting import log_odds_weights
 
@@ -113,24 +115,14 @@ def trust_em(votes, prior=(1, 1), *, max_iter=1000, tol=1e-9):
     (True, [0.89, 0.8, 0.71, 0.59, 0.55])
     """
     x = check_vote_matrix(votes)
-    a0, b0 = check_beta_prior(prior)
+    prior = check_beta_prior(prior)
     max_iter, tol = check_positive_int(max_iter, "max_iter"), check_positive_real(tol, "tol")
-    voted = (x != 0).sum(axis=0)
-    score = x.sum(axis=1)
-    mu = np.where(score > 0, 1.0, np.where(score < 0, 0.0, 0.5))  # majority voting, ties 1/2
-    t = np.full(x.shape[1], 0.5)
-    converged = False
-    for n_iter in range(1, max_iter + 1):
-        right = (x == 1).T @ mu + (x == -1).T @ (1.0 - mu)
-        new_t = (a0 + right) / (a0 + b0 + voted)
-        pi = min(max(mu.mean(), 1e-12), 1.0 - 1e-12)  # kept off 0 and 1 so that its log-odds is finite
-        logit = np.log(pi / (1.0 - pi)) + x @ log_odds_weights(new_t)
-        mu = special.expit(logit)
-        converged = np.abs(new_t - t).max() <= tol
-        t = new_t
-        if converged:
-            break
-    return EMTrust(BetaTrust.from_track_record(right, voted - right, (a0, b0)), mu, float(pi), n_iter, bool(converged))
+    task, worker = np.nonzero(x)
+    data = Votes(pd.RangeIndex(x.shape[0]), pd.RangeIndex(x.shape[1]), pd.Index([-1.0, 1.0]),
+                 task, worker, (x[task, worker] > 0).astype(np.int64))
+    fit = one_coin_em(data, prior, 2, max_iter, tol)
+    return EMTrust(BetaTrust(fit.alpha, fit.beta), fit.probas[:, 1], float(np.exp(fit.log_prior[1])), fit.n_iter,
+                   fit.converged)
 
 
 def trust_mle(successes, failures):
