@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
-from ._validation import check_beta_prior, check_choice, check_positive_int, check_positive_real, check_rng, fail
+from ._validation import (check_beta_prior, check_choice, check_fraction, check_positive_int, check_positive_real,
+                          check_rng, fail)
 
 DUPLICATES = ("error", "first", "last")
 NO_GOLD = ("prior", "error")
@@ -204,10 +205,24 @@ class WeightedMajorityVote:
         -------
         self
         """
-        prior = check_beta_prior(self.prior)
         check_choice(self.ties, "ties", ("coin", "report"))
         check_choice(self.no_gold, "no_gold", NO_GOLD)
         data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
+        t, table, log_prior, probas = self._learn(data, gold)
+        decision = _decide(probas, self.ties, check_rng(self.seed))
+        chosen = data.labels[np.maximum(decision, 0)]
+        if (decision < 0).any():  # reported ties
+            chosen = pd.Index(np.where(decision >= 0, chosen.to_numpy(dtype=object), pd.NA), dtype=object)
+        self.labels_ = pd.Series(chosen, index=data.tasks, name=self.label)
+        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
+        self.trust_ = pd.DataFrame(table, index=data.workers)
+        self.class_prior_ = pd.Series(np.exp(log_prior), index=data.labels, name="prior")
+        self._fitted = data, gold
+        return self
+
+    def _learn(self, data, gold):
+        """Trust, the trust table, the log class prior and the task posteriors for encoded votes."""
+        prior = check_beta_prior(self.prior)
         n_labels = max(data.labels.size, 2)
         log_prior = np.full(data.labels.size, -np.log(n_labels))
         self.n_iter_ = 0
@@ -225,16 +240,67 @@ class WeightedMajorityVote:
             table = {"mean": t, "alpha": alpha, "beta": beta, "n_gold": np.nan}
         else:
             raise fail("trust", "be 'em', 'gold' or a pandas Series indexed by worker", f"got {self.trust!r}")
-        probas = posterior(data, symmetric_weights(t, n_labels), log_prior)
-        decision = _decide(probas, self.ties, check_rng(self.seed))
-        chosen = data.labels[np.maximum(decision, 0)]
-        if (decision < 0).any():  # reported ties
-            chosen = pd.Index(np.where(decision >= 0, chosen.to_numpy(dtype=object), pd.NA), dtype=object)
-        self.labels_ = pd.Series(chosen, index=data.tasks, name=self.label)
-        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
-        self.trust_ = pd.DataFrame(table, index=data.workers)
-        self.class_prior_ = pd.Series(np.exp(log_prior), index=data.labels, name="prior")
-        return self
+        return t, table, log_prior, posterior(data, symmetric_weights(t, n_labels), log_prior)
+
+    def summary(self, *, folds=5, confidence=0.95, seed=0):
+        """What accuracy to believe: the model's belief beside an empirical one measured on gold.
+
+        - model-based belief: the mean over tasks of the posterior probability of the
+          decided label. Exact in expectation when workers err independently given the
+          truth, with symmetric noise, and trust is the posterior mean of what is known
+          (Theorem 1, proofs/theorem1_soc.md).
+        - empirical belief (needs the gold table given to ``fit``): the aggregate's
+          accuracy on gold tasks, cross-fitted for gold trust (trust learned on the other
+          ``folds - 1`` folds of gold tasks, accuracy measured on the held-out fold), with a
+          Wilson interval; needs no independence. Beside it, the model's belief on the
+          same held-out tasks: when that lies outside the interval, the data refute the
+          model's assumptions (typically independence) and the empirical belief is the one
+          to use.
+
+        Parameters
+        ----------
+        folds : int, default=5
+            Folds of the gold tasks for cross-fitting gold trust.
+        confidence : float, default=0.95
+            Level of the empirical interval.
+        seed : int, default=0
+            Seed of the fold assignment.
+
+        Returns
+        -------
+        CrowdSummary
+        """
+        if not hasattr(self, "_fitted"):
+            raise fail("the aggregator", "be fitted before its summary", "call fit(votes, gold) first",
+                       error=RuntimeError)
+        data, gold = self._fitted
+        probas = self.probas_.to_numpy()
+        believed = float(_believed(probas))
+        empirical = None if gold is None else self._cross_fit(data, gold, check_positive_int(folds, "folds"),
+                                                                check_fraction(confidence, "confidence"), seed)
+        return CrowdSummary(data.tasks.size, data.workers.size, data.labels.size, believed, empirical)
+
+    def _cross_fit(self, data, gold, folds, confidence, seed):
+        truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label].dropna()
+        truth = truth[truth.index.isin(data.tasks)]
+        if truth.empty:
+            return None
+        rows = data.tasks.get_indexer(truth.index)
+        codes = data.labels.get_indexer(pd.Index(truth.to_numpy()))
+        if isinstance(self.trust, str) and self.trust == "gold":
+            fold = check_rng(seed).permutation(truth.size) % folds
+            probas = np.empty((truth.size, data.labels.size))
+            for k in range(folds):
+                held = fold == k
+                if held.any():
+                    train = gold[~gold[self.task].isin(truth.index[held])]
+                    probas[held] = self._learn(data, train)[3][rows[held]]
+            self._learn(data, gold)  # leave n_iter_ as fit set it
+        else:  # EM or given trust never saw the gold labels
+            probas = self.probas_.to_numpy()[rows]
+        correct = probas.argmax(axis=1) == codes  # the decision, ties aside (probability 0 for continuous trust)
+        return EmpiricalBelief.of(correct, float(_believed(probas)), confidence)
+
 
     def fit_predict(self, votes, gold=None):
         """Fit and return ``labels_``."""
@@ -284,6 +350,65 @@ class WeightedMajorityVote:
                           check_positive_real(self.tol, "tol"))
         self.n_iter_ = fit.n_iter
         return fit.alpha, fit.beta, fit.log_prior
+
+
+def _believed(probas):
+    """Mean posterior probability that the decision is right (a tie among k labels: each chosen w.p. 1/k)."""
+    return probas.max(axis=1).mean()
+
+
+@dataclass(frozen=True)
+class EmpiricalBelief:
+    """Accuracy measured on gold tasks, and what the model believed on the same tasks."""
+
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    n_tasks: int
+    model_belief: float
+    confidence: float
+
+    @classmethod
+    def of(cls, correct, model_belief, confidence):
+        n = correct.size
+        mean = float(correct.mean())
+        z = float(stats.norm.ppf(0.5 + confidence / 2))
+        centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n))
+        return cls(mean, max(0.0, centre - half), min(1.0, centre + half), n, model_belief, confidence)
+
+    @property
+    def independence_refuted(self):
+        """Whether the model's belief lies outside the empirical interval."""
+        return not self.ci_low <= self.model_belief <= self.ci_high
+
+
+@dataclass(frozen=True)
+class CrowdSummary:
+    """The result of ``WeightedMajorityVote.summary``."""
+
+    n_tasks: int
+    n_workers: int
+    n_labels: int
+    believed_accuracy: float
+    empirical: EmpiricalBelief | None
+
+    def __str__(self):
+        lines = [f"{self.n_tasks} tasks, {self.n_workers} workers, {self.n_labels} labels.",
+                 f"Model-based belief: accuracy {self.believed_accuracy:.4f} over all tasks. It is exact in "
+                 "expectation if workers err independently given the truth, with symmetric noise, and trust is "
+                 "the posterior mean of what is known (stability of correctness, Theorem 1)."]
+        e = self.empirical
+        if e is None:
+            lines.append("Empirical belief: no gold tasks, so the independence assumption cannot be checked.")
+        else:
+            lines.append(f"Empirical belief on {e.n_tasks} gold tasks (cross-fitted): accuracy {e.accuracy:.4f}, "
+                         f"{e.confidence:.0%} interval [{e.ci_low:.4f}, {e.ci_high:.4f}]; the model believed "
+                         f"{e.model_belief:.4f} on the same tasks.")
+            lines.append("The data refute the model's assumptions (workers err together): use the empirical belief."
+                         if e.independence_refuted else
+                         "The two agree: the data do not refute independence; the model-based belief stands.")
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
