@@ -230,7 +230,7 @@ class WeightedMajorityVote:
             t = self._given_trust(data)
             table = {"mean": t, "alpha": np.nan, "beta": np.nan, "n_gold": np.nan}
         elif self.trust == "gold":
-            right, n_gold = self._gold_record(data, gold)
+            right, n_gold = gold_record(data, gold, self.task, self.label, self.no_gold)
             alpha, beta = prior[0] + right, prior[1] + n_gold - right
             t = alpha / (alpha + beta)
             table = {"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold}
@@ -322,34 +322,36 @@ class WeightedMajorityVote:
             raise fail("trust", "lie in [0, 1]", f"trust[{data.workers[bad.argmax()]!r}] = {float(t[bad.argmax()])!r}")
         return t
 
-    def _gold_record(self, data, gold):
-        if gold is None:
-            raise fail("gold", "be given for trust='gold'", "got None", "Pass a table of known truths.")
-        for name in (self.task, self.label):
-            if not isinstance(gold, pd.DataFrame) or name not in gold.columns:
-                raise fail("gold", f"be a DataFrame with a column named {name!r}",
-                           f"its columns are {', '.join(map(repr, getattr(gold, 'columns', [])))}")
-        truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label]
-        unused = sorted(set(truth.dropna()) - set(data.labels), key=str)
-        if unused:
-            raise fail("gold", "use only labels that some worker used", f"{unused!r} never appear in the votes")
-        known = truth.reindex(data.tasks).to_numpy(dtype=object)
-        has_gold = pd.notna(known)[data.task]
-        truth_code = data.labels.get_indexer(pd.Index(known[data.task][has_gold]))
-        right = np.bincount(data.worker[has_gold], weights=truth_code == data.label[has_gold],
-                            minlength=data.workers.size)
-        n_gold = np.bincount(data.worker[has_gold], minlength=data.workers.size).astype(float)
-        if self.no_gold == "error" and (n_gold == 0).any():
-            raise fail("gold", "cover every worker when no_gold='error'",
-                       f"worker {data.workers[(n_gold == 0).argmax()]!r} has no gold vote",
-                       "Pass no_gold='prior' to give such workers the prior.")
-        return right, n_gold
-
     def _em(self, data, prior, n_labels):
         fit = one_coin_em(data, prior, n_labels, check_positive_int(self.max_iter, "max_iter"),
                           check_positive_real(self.tol, "tol"))
         self.n_iter_ = fit.n_iter
         return fit.alpha, fit.beta, fit.log_prior
+
+
+def gold_record(data, gold, task, label, no_gold="prior"):
+    """Right and cast gold votes per worker (arrays over ``data.workers``), after checking the gold table."""
+    if gold is None:
+        raise fail("gold", "be given for trust='gold'", "got None", "Pass a table of known truths.")
+    for name in (task, label):
+        if not isinstance(gold, pd.DataFrame) or name not in gold.columns:
+            raise fail("gold", f"be a DataFrame with a column named {name!r}",
+                       f"its columns are {', '.join(map(repr, getattr(gold, 'columns', [])))}")
+    truth = gold.drop_duplicates(task).set_index(task)[label]
+    unused = sorted(set(truth.dropna()) - set(data.labels), key=str)
+    if unused:
+        raise fail("gold", "use only labels that some worker used", f"{unused!r} never appear in the votes")
+    known = truth.reindex(data.tasks).to_numpy(dtype=object)
+    has_gold = pd.notna(known)[data.task]
+    truth_code = data.labels.get_indexer(pd.Index(known[data.task][has_gold]))
+    right = np.bincount(data.worker[has_gold], weights=truth_code == data.label[has_gold],
+                        minlength=data.workers.size)
+    n_gold = np.bincount(data.worker[has_gold], minlength=data.workers.size).astype(float)
+    if no_gold == "error" and (n_gold == 0).any():
+        raise fail("gold", "cover every worker when no_gold='error'",
+                   f"worker {data.workers[(n_gold == 0).argmax()]!r} has no gold vote",
+                   "Pass no_gold='prior' to give such workers the prior.")
+    return right, n_gold
 
 
 def _believed(probas):
@@ -450,3 +452,125 @@ def one_coin_em(data, prior, n_labels, max_iter, tol):
         if converged:
             break
     return OneCoinFit(a0 + right, b0 + cast - right, log_prior, probas, n_iter, converged)
+
+
+class DifficultyAwareVote:
+    """Aggregation that lets workers err together: conditional independence given a latent task difficulty.
+
+    Each task has a hidden difficulty class ``d`` (probability ``pi_d``); given the truth
+    and ``d``, workers vote independently, worker ``i`` being right with probability
+    ``t_id`` (symmetric noise otherwise). Hard tasks make everyone err at once, which
+    plain weighted voting reads as independent evidence. The trust ``t_id`` is learned
+    on gold tasks by EM over the latent classes (Beta prior on each), so the belief
+    stays a posterior mean within each class, where stability of correctness holds
+    (the likelihood is still multi-affine in each class's trust).
+
+    Parameters
+    ----------
+    n_classes : int, default=2
+        Difficulty classes.
+    prior : (float, float), default=(1, 1)
+        Beta prior of every worker's accuracy in every class.
+    max_iter : int, default=500
+        Most EM iterations.
+    tol : float, default=1e-8
+        EM stops when no trust moves by more.
+    seed : int, default=0
+        Seed of the EM start (classes start from perturbed copies of the pooled trust).
+    task, worker, label : str
+        Column names.
+    duplicates : {"error", "first", "last"}, default="error"
+
+    Attributes
+    ----------
+    labels_ : pandas.Series
+        The most probable label of each task.
+    probas_ : pandas.DataFrame
+        P(truth = label | votes), the difficulty marginalised out.
+    trust_ : pandas.DataFrame
+        Trust of each worker (rows) in each difficulty class (columns).
+    class_weights_ : ndarray
+        ``pi_d``.
+    believed_accuracy_ : float
+        Mean over tasks of the probability that the decided label is right, under this model.
+    """
+
+    def __init__(self, n_classes=2, *, prior=(1, 1), max_iter=500, tol=1e-8, seed=0, task="task", worker="worker",
+                 label="label", duplicates="error"):
+        self.n_classes, self.prior, self.max_iter, self.tol, self.seed = n_classes, prior, max_iter, tol, seed
+        self.task, self.worker, self.label, self.duplicates = task, worker, label, duplicates
+
+    def fit(self, votes, gold):
+        """Learn per-class trust from the gold tasks and aggregate every task.
+
+        Parameters
+        ----------
+        votes : pandas.DataFrame
+            Long vote table.
+        gold : pandas.DataFrame
+            Known truths (task, label).
+
+        Returns
+        -------
+        self
+        """
+        n_classes = check_positive_int(self.n_classes, "n_classes")
+        a0, b0 = check_beta_prior(self.prior)
+        data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
+        right_pooled, cast_pooled = gold_record(data, gold, self.task, self.label)
+        truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label].reindex(data.tasks).to_numpy(object)
+        known = pd.notna(truth)
+        y = np.full(data.tasks.size, -1)
+        y[known] = data.labels.get_indexer(pd.Index(truth[known]))
+        on_gold = known[data.task]
+        right = (data.label == y[data.task])[on_gold]
+        task, worker = data.task[on_gold], data.worker[on_gold]
+        n_labels = max(data.labels.size, 2)
+        pooled = (a0 + right_pooled) / (a0 + b0 + cast_pooled)
+        rng = check_rng(self.seed)
+        t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (data.workers.size, n_classes)), 0.05, 0.95)
+        weights = np.full(n_classes, 1.0 / n_classes)
+        for self.n_iter_ in range(1, check_positive_int(self.max_iter, "max_iter") + 1):
+            # E-step on gold tasks: responsibility of each class, the truth being known
+            loglik = np.zeros((data.tasks.size, n_classes))
+            contribution = np.where(right[:, None], np.log(t[worker]), np.log((1 - t[worker]) / (n_labels - 1)))
+            for d in range(n_classes):
+                loglik[:, d] = np.bincount(task, weights=contribution[:, d], minlength=data.tasks.size)
+            resp = special.softmax(loglik[known] + np.log(weights), axis=1)
+            full = np.zeros((data.tasks.size, n_classes))
+            full[known] = resp
+            # M-step: trust per worker and class, from its expected right votes in that class
+            r_task = full[task]
+            right_d = np.stack([np.bincount(worker, weights=r_task[:, d] * right, minlength=data.workers.size)
+                                for d in range(n_classes)], axis=1)
+            cast_d = np.stack([np.bincount(worker, weights=r_task[:, d], minlength=data.workers.size)
+                               for d in range(n_classes)], axis=1)
+            new_t = (a0 + right_d) / (a0 + b0 + cast_d)
+            weights = resp.mean(axis=0)
+            done = np.abs(new_t - t).max() <= check_positive_real(self.tol, "tol")
+            t = new_t
+            if done:
+                break
+        # every task: P(y, d | votes) ∝ pi_d prod_i lik(v_i | y, t_id), then marginalise d
+        # P(y | v) = sum_d P(d | v) P(y | v, d), with P(d | v) from the evidence P(v | d) pi_d, in logs
+        given_class = np.stack([posterior(data, symmetric_weights(t[:, d], n_labels), np.zeros(data.labels.size))
+                                for d in range(n_classes)], axis=1)
+        with np.errstate(divide="ignore"):
+            log_class = np.log(weights)
+        class_given_votes = special.softmax(
+            np.stack([_log_evidence(data, t[:, d], n_labels) for d in range(n_classes)], axis=1) + log_class, axis=1)
+        probas = np.einsum("jd,jdk->jk", class_given_votes, given_class)
+        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
+        self.labels_ = pd.Series(data.labels[probas.argmax(axis=1)], index=data.tasks, name=self.label)
+        self.trust_ = pd.DataFrame(t, index=data.workers, columns=[f"class {d}" for d in range(n_classes)])
+        self.class_weights_ = weights
+        self.believed_accuracy_ = float(_believed(probas))
+        return self
+
+
+def _log_evidence(data, trust, n_labels):
+    """log sum_y P(y) prod_i lik(v_i | y) per task, up to a constant shared by every difficulty class (uniform P(y))."""
+    base = np.bincount(data.task, weights=np.log((1 - trust[data.worker]) / (n_labels - 1)),
+                       minlength=data.tasks.size)
+    _, score = _scores(data, symmetric_weights(trust, n_labels), np.zeros(data.labels.size))
+    return base + special.logsumexp(score, axis=1) - np.log(data.labels.size)
