@@ -16,6 +16,8 @@ from scipy import special, stats
 
 from ._validation import (check_beta_prior, check_choice, check_fraction, check_positive_int, check_positive_real,
                           check_rng, fail)
+from .stability import observations_needed, soo_gap
+from .trust import BetaTrust
 
 DUPLICATES = ("error", "first", "last")
 NO_GOLD = ("prior", "error")
@@ -242,7 +244,7 @@ class WeightedMajorityVote:
             raise fail("trust", "be 'em', 'gold' or a pandas Series indexed by worker", f"got {self.trust!r}")
         return t, table, log_prior, posterior(data, symmetric_weights(t, n_labels), log_prior)
 
-    def summary(self, *, folds=5, confidence=0.95, seed=0):
+    def summary(self, *, folds=5, confidence=0.95, epsilon=0.01, seed=0):
         """What accuracy to believe: the model's belief beside an empirical one measured on gold.
 
         - model-based belief: the mean over tasks of the posterior probability of the
@@ -256,6 +258,10 @@ class WeightedMajorityVote:
           same held-out tasks: when that lies outside the interval, the data refute the
           model's assumptions (typically independence) and the empirical belief is the one
           to use.
+        - for two labels and Beta trust: the stability-of-optimality gap of a typical
+          task's panel (what knowing each worker's accuracy exactly would add, with its
+          bounds) and the gold observations per worker that bring the expected regret
+          below ``epsilon``.
 
         Parameters
         ----------
@@ -263,8 +269,10 @@ class WeightedMajorityVote:
             Folds of the gold tasks for cross-fitting gold trust.
         confidence : float, default=0.95
             Level of the empirical interval.
+        epsilon : float, default=0.01
+            Target regret for the gold observations needed.
         seed : int, default=0
-            Seed of the fold assignment.
+            Seed of the fold assignment and of the sampled panels.
 
         Returns
         -------
@@ -278,7 +286,10 @@ class WeightedMajorityVote:
         believed = float(_believed(probas))
         empirical = None if gold is None else self._cross_fit(data, gold, check_positive_int(folds, "folds"),
                                                                 check_fraction(confidence, "confidence"), seed)
-        return CrowdSummary(data.tasks.size, data.workers.size, data.labels.size, believed, empirical)
+        optimality = None
+        if data.labels.size == 2 and not isinstance(self.trust, pd.Series):
+            optimality = _optimality(data, self.trust_, check_positive_real(epsilon, "epsilon"), seed)
+        return CrowdSummary(data.tasks.size, data.workers.size, data.labels.size, believed, empirical, optimality)
 
     def _cross_fit(self, data, gold, folds, confidence, seed):
         truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label].dropna()
@@ -386,6 +397,42 @@ class EmpiricalBelief:
 
 
 @dataclass(frozen=True)
+class Optimality:
+    """Stability of optimality for the panels of a crowd (two labels, Beta trust)."""
+
+    soo_gap: float  # mean over sampled tasks of their panel's SoO gap
+    stderr: float  # over the sampled tasks
+    sign_aware_bound: float
+    theorem3_bound: float
+    n_panels: int
+    observations_needed: int  # gold observations per worker for a regret below epsilon, on the median panel
+    epsilon: float
+
+
+def _optimality(data, trust, epsilon, seed, n_panels=100, draws=500):
+    """SoO gap of up to ``n_panels`` sampled tasks' panels, and the observations needed on the median panel."""
+    rng = check_rng(seed)
+    sample = rng.choice(data.tasks.size, size=min(n_panels, data.tasks.size), replace=False)
+    order = np.argsort(data.task, kind="stable")
+    starts = np.searchsorted(data.task[order], np.arange(data.tasks.size + 1))
+    alpha, beta = trust["alpha"].to_numpy(), trust["beta"].to_numpy()
+    gaps, bounds, sizes = [], [], []
+    for j in sample:
+        voters = data.worker[order[starts[j]:starts[j + 1]]]
+        gap = soo_gap(BetaTrust(alpha[voters], beta[voters]), draws=draws, seed=int(rng.integers(2**32)))
+        gaps.append(gap.value)
+        bounds.append((gap.sign_aware_bound, gap.upper_bound))
+        sizes.append(voters.size)
+    median = sample[np.argsort(sizes)[len(sizes) // 2]]
+    voters = data.worker[order[starts[median]:starts[median + 1]]]
+    needed = observations_needed(alpha[voters] / (alpha[voters] + beta[voters]), epsilon).observations
+    gaps, bounds = np.array(gaps), np.array(bounds)
+    stderr = float(gaps.std(ddof=1) / np.sqrt(gaps.size)) if gaps.size > 1 else float("nan")
+    return Optimality(float(gaps.mean()), stderr, float(bounds[:, 0].mean()), float(bounds[:, 1].mean()),
+                      int(gaps.size), int(needed), epsilon)
+
+
+@dataclass(frozen=True)
 class CrowdSummary:
     """The result of ``WeightedMajorityVote.summary``."""
 
@@ -394,6 +441,7 @@ class CrowdSummary:
     n_labels: int
     believed_accuracy: float
     empirical: EmpiricalBelief | None
+    optimality: Optimality | None
 
     def __str__(self):
         lines = [f"{self.n_tasks} tasks, {self.n_workers} workers, {self.n_labels} labels.",
@@ -410,6 +458,13 @@ class CrowdSummary:
             lines.append("The data refute the model's assumptions (workers err together): use the empirical belief."
                          if e.independence_refuted else
                          "The two agree: the data do not refute independence; the model-based belief stands.")
+        o = self.optimality
+        if o is not None:
+            lines.append(f"Stability of optimality: knowing each worker's accuracy exactly would add {o.soo_gap:.4f} "
+                         f"(+- {o.stderr:.4f}) accuracy on a typical task ({o.n_panels} panels sampled); proven "
+                         f"bounds 0 <= gap <= {o.sign_aware_bound:.4f} (sign-aware) <= {o.theorem3_bound:.4f} "
+                         f"(Theorem 3). Gold observations per worker for an expected regret below {o.epsilon:g}: "
+                         f"{o.observations_needed}.")
         return "\n".join(lines)
 
 
