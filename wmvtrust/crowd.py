@@ -76,21 +76,27 @@ def read_votes(frame, *, task="task", worker="worker", label="label", duplicates
     for name in (task, worker, label):
         missing = table[name].isna().to_numpy()
         if missing.any():
-            raise fail("votes", f"have no missing {name!r}", f"row {table.index[missing.argmax()]!r} has none",
-                       f"{int(missing.sum())} rows in all; drop or fill them first.")
-    repeated = table.duplicated([task, worker], keep=False).to_numpy()
-    if repeated.any():
-        if duplicates == "error":
-            first = table[repeated].iloc[0]
-            raise fail("votes", "have one vote per (task, worker)",
-                       f"worker {first[worker]!r} voted {int(repeated.sum())} times in all on repeated pairs, "
-                       f"e.g. on task {first[task]!r}", "Pass duplicates='first' or 'last' to keep one.")
-        table = table.drop_duplicates([task, worker], keep=duplicates)
+            count = int(missing.sum())
+            raise fail("votes", f"have no missing {name!r}", f"row {_plain(table.index[missing.argmax()])!r} has none",
+                       f"{count} row{'s' if count > 1 else ''} in all; drop or fill them first.")
+    # numbered on the whole table, before any duplicate is dropped: the order of first appearance stays
     task_codes, tasks = pd.factorize(table[task])
     worker_codes, workers = pd.factorize(table[worker])
     label_codes, labels = pd.factorize(table[label], sort=True)
+    keep = ~table.duplicated([task, worker], keep=False if duplicates == "error" else duplicates).to_numpy()
+    if not keep.all() and duplicates == "error":
+        first = table[~keep].iloc[0]
+        raise fail("votes", "have one vote per (task, worker)",
+                   f"worker {_plain(first[worker])!r} voted more than once on task {_plain(first[task])!r} "
+                   f"({int((~keep).sum())} rows on repeated pairs in all)",
+                   "Pass duplicates='first' or 'last' to keep one.")
     return Votes(pd.Index(tasks, name=task), pd.Index(workers, name=worker), pd.Index(labels, name=label),
-                 task_codes, worker_codes, label_codes)
+                 task_codes[keep], worker_codes[keep], label_codes[keep])
+
+
+def _plain(x):
+    """A numpy scalar as the Python value it holds, for messages (NumPy 2 prints np.int64(7) otherwise)."""
+    return x.item() if isinstance(x, np.generic) else x
 
 
 def symmetric_weights(trust, n_labels):
@@ -325,12 +331,12 @@ class WeightedMajorityVote:
         trust = self.trust
         missing = data.workers.difference(trust.index)
         if len(missing):
-            raise fail("trust", "have an entry for every worker who voted", f"none for {list(missing[:5])!r}"
+            raise fail("trust", "have an entry for every worker who voted", f"none for {[_plain(w) for w in missing[:5]]!r}"
                        + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
         t = trust.reindex(data.workers).to_numpy(dtype=float)
         bad = ~((t >= 0) & (t <= 1))
         if bad.any():
-            raise fail("trust", "lie in [0, 1]", f"trust[{data.workers[bad.argmax()]!r}] = {float(t[bad.argmax()])!r}")
+            raise fail("trust", "lie in [0, 1]", f"trust[{_plain(data.workers[bad.argmax()])!r}] = {float(t[bad.argmax()])!r}")
         return t
 
     def _em(self, data, prior, n_labels):
@@ -344,10 +350,11 @@ def gold_record(data, gold, task, label, no_gold="prior"):
     """Right and cast gold votes per worker (arrays over ``data.workers``), after checking the gold table."""
     if gold is None:
         raise fail("gold", "be given for trust='gold'", "got None", "Pass a table of known truths.")
+    if not isinstance(gold, pd.DataFrame):
+        raise fail("gold", "be a pandas DataFrame", f"got {type(gold).__name__}", error=TypeError)
     for name in (task, label):
-        if not isinstance(gold, pd.DataFrame) or name not in gold.columns:
-            raise fail("gold", f"be a DataFrame with a column named {name!r}",
-                       f"its columns are {', '.join(map(repr, getattr(gold, 'columns', [])))}")
+        if name not in gold.columns:
+            raise fail("gold", f"have a column named {name!r}", f"its columns are {', '.join(map(repr, gold.columns))}")
     truth = gold.drop_duplicates(task).set_index(task)[label]
     unused = sorted(set(truth.dropna()) - set(data.labels), key=str)
     if unused:
@@ -360,7 +367,7 @@ def gold_record(data, gold, task, label, no_gold="prior"):
     n_gold = np.bincount(data.worker[has_gold], minlength=data.workers.size).astype(float)
     if no_gold == "error" and (n_gold == 0).any():
         raise fail("gold", "cover every worker when no_gold='error'",
-                   f"worker {data.workers[(n_gold == 0).argmax()]!r} has no gold vote",
+                   f"worker {_plain(data.workers[(n_gold == 0).argmax()])!r} has no gold vote",
                    "Pass no_gold='prior' to give such workers the prior.")
     return right, n_gold
 
