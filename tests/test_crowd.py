@@ -5,7 +5,9 @@ gold trust against hand counts; EM against one-coin data with known accuracies; 
 against pinned messages (one table, as in test_validation.py).
 """
 
+import itertools
 import re
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -318,3 +320,67 @@ def test_inputs_are_never_modified():
     WMV(duplicates="last").fit(DUPLICATED)
     pd.testing.assert_frame_equal(votes, GOLD_VOTES)
     pd.testing.assert_frame_equal(gold, GOLD)
+
+
+# ---------------------------------------------------------------- confusion-matrix trust
+
+
+def _random_confusion(rng, k):
+    """A k x k confusion matrix with rational rows summing to 1."""
+    rows = []
+    for _ in range(k):
+        cuts = sorted(int(c) for c in rng.integers(0, 13, k - 1))
+        parts = np.diff([0, *cuts, 12])
+        rows.append([Fraction(int(p), 12) for p in parts])
+    return rows
+
+
+def test_confusion_matrix_soc_exact():
+    """proofs/soc_confusion_matrix.md: E[A(Pi, delta)] = A(E[Pi], delta) for independent workers' matrices, exactly."""
+    rng = np.random.default_rng(7)
+    for k, n in ((2, 2), (3, 2), (3, 3)):
+        # each worker's matrix is one of two rational matrices, with probability 1/3 and 2/3
+        options = [[_random_confusion(rng, k), _random_confusion(rng, k)] for _ in range(n)]
+        chance = [Fraction(1, 3), Fraction(2, 3)]
+        mean = [[[chance[0] * a[y][v] + chance[1] * b[y][v] for v in range(k)] for y in range(k)] for a, b in options]
+        prior = [Fraction(1, k)] * k
+
+        def rule(reports):  # MAP under the mean matrices, ties uniform: the rule the decision maker uses
+            score = [prior[y] * np.prod([mean[i][y][v] for i, v in enumerate(reports)]) for y in range(k)]
+            best = [y for y in range(k) if score[y] == max(score)]
+            return {y: Fraction(1, len(best)) for y in best}
+
+        def acc(matrices):
+            return sum(prior[y] * np.prod([m[y][v] for m, v in zip(matrices, reports)]) * rule(reports).get(y, 0)
+                       for y in range(k) for reports in itertools.product(range(k), repeat=n))
+
+        expected = sum(np.prod([chance[c] for c in choice]) * acc([options[i][c] for i, c in enumerate(choice)])
+                       for choice in itertools.product(range(2), repeat=n))
+        assert expected == acc(mean)  # exact, in Fractions
+        correlated = sum(chance[c] * acc([options[i][c] for i in range(n)]) for c in range(2))  # all workers alike
+        if (k, n) == (3, 3):  # independence across workers is needed: perfectly correlated matrices break it here
+            assert correlated != acc(mean)
+
+
+def test_confusion_matrix_vote_is_the_posterior_under_the_mean_matrices():
+    """confusion_ is the Dirichlet posterior mean of the gold counts; probas_ the Bayes posterior under it."""
+    rng = np.random.default_rng(3)
+    k, n_tasks, workers = 3, 60, ["a", "b", "c"]
+    truth = rng.integers(0, k, n_tasks)
+    rows = [(j, w, int(truth[j]) if rng.random() < 0.6 else int(rng.integers(0, k))) for j in range(n_tasks)
+            for w in workers]
+    votes = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    gold = pd.DataFrame({"task": range(0, n_tasks, 2), "label": truth[::2]})
+    model = wt.ConfusionMatrixVote(alpha0=0.5).fit(votes, gold)
+    for i, w in enumerate(workers):
+        mine = votes[(votes.worker == w) & (votes.task % 2 == 0)]
+        counts = np.zeros((k, k))
+        for task, label in zip(mine.task, mine.label):
+            counts[truth[task], label] += 1
+        np.testing.assert_allclose(model.confusion_[i], (0.5 + counts) / (k * 0.5 + counts.sum(1, keepdims=True)),
+                                   rtol=1e-13)
+    for task in (1, 2, 3):
+        reports = votes[votes.task == task].set_index("worker").label
+        joint = np.array([np.prod([model.confusion_[workers.index(w)][y, v] for w, v in reports.items()])
+                          for y in range(k)])
+        np.testing.assert_allclose(model.probas_.loc[task].to_numpy(), joint / joint.sum(), rtol=1e-12)

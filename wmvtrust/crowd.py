@@ -651,3 +651,79 @@ def _log_evidence(data, trust, n_labels):
                        minlength=data.tasks.size)
     _, score = _scores(data, symmetric_weights(trust, n_labels), np.zeros(data.labels.size))
     return base + special.logsumexp(score, axis=1) - np.log(data.labels.size)
+
+
+class ConfusionMatrixVote:
+    """Aggregation with a confusion matrix per worker, learned from gold (a Dirichlet posterior per row).
+
+    Worker ``i`` reports label ``v`` for truth ``y`` with probability ``Pi_i[y, v]``. Each
+    row of ``Pi_i`` gets a Dirichlet(``alpha0``, ..., ``alpha0``) prior and the worker's gold
+    votes for that truth; the aggregator decides by the posterior under the mean
+    matrices, ``argmax_y rho_y prod_i E[Pi_i][y, v_i]`` (``rho`` uniform). Each term of the
+    accuracy holds one entry of each worker's matrix, so the accuracy is affine in each
+    worker's matrix and stability of correctness carries over from symmetric noise
+    (proofs/soc_confusion_matrix.md). Rows a worker has no gold for keep the prior: uniform.
+
+    Parameters
+    ----------
+    alpha0 : float, default=1.0
+        Dirichlet prior count of every cell.
+    task, worker, label : str
+        Column names.
+    duplicates : {"error", "first", "last"}, default="error"
+
+    Attributes
+    ----------
+    labels_ : pandas.Series
+    probas_ : pandas.DataFrame
+    confusion_ : ndarray of shape (n_workers, n_labels, n_labels)
+        Posterior mean confusion matrices, rows = truth, columns = report.
+    counts_ : ndarray of shape (n_workers, n_labels, n_labels)
+        Gold votes per worker, truth and report.
+
+    Examples
+    --------
+    >>> votes = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "y", "y"]})
+    >>> gold = pd.DataFrame({"task": [2], "label": ["y"]})
+    >>> model = ConfusionMatrixVote().fit(votes, gold)
+    >>> model.confusion_[0].tolist()  # worker a: truth y reported y once, on top of the uniform prior
+    [[0.5, 0.5], [0.3333333333333333, 0.6666666666666666]]
+    """
+
+    def __init__(self, alpha0=1.0, *, task="task", worker="worker", label="label", duplicates="error"):
+        self.alpha0, self.task, self.worker, self.label, self.duplicates = alpha0, task, worker, label, duplicates
+
+    def fit(self, votes, gold):
+        """Learn the confusion matrices from the gold tasks and aggregate every task.
+
+        Parameters
+        ----------
+        votes : pandas.DataFrame
+            Long vote table.
+        gold : pandas.DataFrame
+            Known truths (task, label).
+
+        Returns
+        -------
+        self
+        """
+        alpha0 = check_positive_real(self.alpha0, "alpha0")
+        data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
+        gold_record(data, gold, self.task, self.label)  # checks the gold table
+        k = data.labels.size
+        truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label].reindex(data.tasks).to_numpy(object)
+        known = pd.notna(truth)
+        y = np.full(data.tasks.size, -1)
+        y[known] = data.labels.get_indexer(pd.Index(truth[known]))
+        on_gold = known[data.task]
+        cell = (data.worker[on_gold] * k + y[data.task[on_gold]]) * k + data.label[on_gold]
+        counts = np.bincount(cell, minlength=data.workers.size * k * k).reshape(data.workers.size, k, k)
+        confusion = (alpha0 + counts) / (k * alpha0 + counts.sum(axis=2, keepdims=True))
+        log_report = np.log(confusion[data.worker, :, data.label])  # (votes, truth): log P(v_i | y)
+        score = np.stack([np.bincount(data.task, weights=log_report[:, c], minlength=data.tasks.size)
+                          for c in range(k)], axis=1)
+        probas = _softmax(score)
+        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
+        self.labels_ = pd.Series(data.labels[probas.argmax(axis=1)], index=data.tasks, name=self.label)
+        self.confusion_, self.counts_ = confusion, counts
+        return self
