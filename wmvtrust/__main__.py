@@ -1,3 +1,7 @@
-from .demo import main
+"""``python -m wmvtrust``: the command line (``wmvtrust --help``); without a command, the demo."""
 
-main()
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -39,18 +39,37 @@ def rows(trust, trials, seed):
     return out
 
 
-def main(argv=None):
-    """Print the accuracy of a panel (trust taken as trustworthiness) by every method."""
-    parser = argparse.ArgumentParser(prog="python -m wmvtrust", description=main.__doc__)
-    parser.add_argument("--trust", type=lambda s: [float(x) for x in s.split(",")], default=list(DEFAULT_TRUST),
+def numbers(text):
+    """Parse ``"0.9,0.7,0.6"`` into a list of floats (an argparse type: a bad entry is a usage error)."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.9,0.7,0.6; got {text!r}"
+                                         ) from None
+
+
+def add_arguments(parser):
+    """The demo's options, shared by ``main`` and ``wmvtrust demo``."""
+    parser.add_argument("--trust", type=numbers, default=list(DEFAULT_TRUST),
                         help="comma-separated trust of each source (default: a panel of 13)")
     parser.add_argument("--trials", type=int, default=1_000_000, help="Monte Carlo trials (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
-    args = parser.parse_args(argv)
-    print(f"Panel of {len(args.trust)} sources; trust = trustworthiness = {args.trust}")
+
+
+def run(trust, trials, seed):
+    """Print the table of the demo."""
+    print(f"Panel of {len(trust)} sources; trust = trustworthiness = {trust}")
     print(f"Compiling or loading the numba kernels: {warm_up():.2f} s (once per machine; cached on disk)\n")
     print("| rule | method | accuracy | interval | time |\n|---|---|---:|---|---:|")
-    for rule, method, value, interval, seconds in rows(args.trust, args.trials, args.seed):
+    for rule, method, value, interval, seconds in rows(trust, trials, seed):
         shown = "" if value is None else f"{value:.12f}"
         took = "" if seconds is None else f"{seconds * 1e3:.2f} ms"
         print(f"| {rule} | {method} | {shown} | {interval} | {took} |")
+
+
+def main(argv=None):
+    """Print the accuracy of a panel (trust taken as trustworthiness) by every method."""
+    parser = argparse.ArgumentParser(prog="wmvtrust demo", description=main.__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    run(args.trust, args.trials, args.seed)
