@@ -228,6 +228,7 @@ def _summary(args, model, source, votes, gold, written):
     print(f"EM iterations: {model.n_iter_}")
     if args.ties == "report":
         print(f"ties reported (label left empty): {int(model.labels_.isna().sum()):,}")
+    print(model.summary(seed=args.seed))
     for path in written:
         print(f"wrote {path}")
 
