@@ -2,8 +2,11 @@
 
 import time
 
+import pandas as pd
+
 from ._kernels.rows import ENUMERATE_UP_TO
 from .accuracy import MITM_PARALLEL_FROM, accuracy, accuracy_mc, accuracy_rows
+from .crowd import WeightedMajorityVote
 from .sensitivity import trust_radius
 
 
@@ -34,4 +37,6 @@ def warm_up():
     accuracy_rows([q], [[0.9, 0.4, 0.1]], prior=0.4)
     accuracy_rows([[0.6] * (ENUMERATE_UP_TO + 1)], [[1.0] * (ENUMERATE_UP_TO + 1)])
     trust_radius(q, space="probability")  # also the decision margin
+    votes = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
+    WeightedMajorityVote(max_iter=2).fit(votes)  # duplicate check, scores and expected right votes
     return time.perf_counter() - start

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from . import _kernels as kn
 from ._validation import (check_beta_prior, check_choice, check_fraction, check_positive_int, check_positive_real,
                           check_rng, fail)
 from .stability import observations_needed, soo_gap
@@ -83,13 +84,14 @@ def read_votes(frame, *, task="task", worker="worker", label="label", duplicates
     task_codes, tasks = pd.factorize(table[task])
     worker_codes, workers = pd.factorize(table[worker])
     label_codes, labels = pd.factorize(table[label], sort=True)
-    keep = ~table.duplicated([task, worker], keep=False if duplicates == "error" else duplicates).to_numpy()
-    if not keep.all() and duplicates == "error":
-        first = table[~keep].iloc[0]
+    drop = kn.repeated_votes(task_codes, worker_codes, tasks.size, workers.size, duplicates == "last")
+    if drop.any() and duplicates == "error":
+        first, count = table.iloc[int(drop.argmax())], int(drop.sum())
         raise fail("votes", "have one vote per (task, worker)",
                    f"worker {_plain(first[worker])!r} voted more than once on task {_plain(first[task])!r} "
-                   f"({int((~keep).sum())} rows on repeated pairs in all)",
+                   f"({count} repeated vote{'s' if count > 1 else ''} in all)",
                    "Pass duplicates='first' or 'last' to keep one.")
+    keep = ~drop
     return Votes(pd.Index(tasks, name=task), pd.Index(workers, name=worker), pd.Index(labels, name=label),
                  task_codes[keep], worker_codes[keep], label_codes[keep])
 
@@ -130,9 +132,7 @@ def posterior(votes, weights, log_prior):
     ndarray of shape (n_tasks, n_labels)
     """
     if np.isfinite(weights).all():  # the common case, one pass over the votes
-        k = votes.labels.size
-        score = np.bincount(votes.task * k + votes.label, weights=weights[votes.worker],
-                            minlength=votes.tasks.size * k).reshape(-1, k)
+        score = kn.label_scores(votes.task, votes.worker, votes.label, weights, votes.tasks.size, votes.labels.size)
         return _softmax(score + log_prior)
     certain, score = _scores(votes, weights, log_prior)
     top = certain == certain.max(axis=1, keepdims=True)  # labels not ruled out by a certain vote
@@ -517,9 +517,8 @@ def one_coin_em(data, prior, n_labels, max_iter, tol):
     t = np.full(data.workers.size, 1.0 / n_labels)
     log_prior = np.full(data.labels.size, -np.log(n_labels))
     converged = False
-    vote = data.task * data.labels.size + data.label  # each vote's cell in the flattened posteriors
     for n_iter in range(1, max_iter + 1):
-        right = np.bincount(data.worker, weights=probas.ravel()[vote], minlength=data.workers.size)
+        right = kn.expected_right(data.task, data.worker, data.label, probas, data.workers.size)
         new_t = (a0 + right) / (a0 + b0 + cast)
         with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
             log_prior = np.log(probas.mean(axis=0))

@@ -1,0 +1,53 @@
+"""Kernels over vote tables: duplicate detection and the one-coin posterior passes."""
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def repeated_votes(task, worker, n_tasks, n_workers, keep_last):
+    """Mask of the votes to drop so that each (task, worker) keeps one: its first (or last) vote.
+
+    Votes are grouped by task with a stable counting sort, and a stamp per worker marks
+    the last task it was seen on: O(votes + tasks + workers).
+    """
+    n = task.shape[0]
+    start = np.zeros(n_tasks + 1, np.int64)
+    for i in range(n):
+        start[task[i] + 1] += 1
+    for t in range(n_tasks):
+        start[t + 1] += start[t]
+    order = np.empty(n, np.int64)
+    fill = start[:-1].copy()
+    for i in range(n):
+        order[fill[task[i]]] = i
+        fill[task[i]] += 1
+    stamp = np.full(n_workers, -1, np.int64)
+    drop = np.zeros(n, np.bool_)
+    for t in range(n_tasks):
+        count = start[t + 1] - start[t]
+        for j in range(count):
+            i = order[start[t + 1] - 1 - j] if keep_last else order[start[t] + j]
+            if stamp[worker[i]] == t:
+                drop[i] = True
+            else:
+                stamp[worker[i]] = t
+    return drop
+
+
+@nb.njit(cache=True)
+def label_scores(task, worker, label, weights, n_tasks, n_labels):
+    """scores[j, c] = sum of the weights of the workers who gave task j label c (finite weights)."""
+    scores = np.zeros((n_tasks, n_labels))
+    for i in range(task.shape[0]):
+        scores[task[i], label[i]] += weights[worker[i]]
+    return scores
+
+
+@nb.njit(cache=True)
+def expected_right(task, worker, label, probas, n_workers):
+    """Per worker, the sum over its votes of the posterior probability that the vote is right."""
+    right = np.zeros(n_workers)
+    for i in range(task.shape[0]):
+        right[worker[i]] += probas[task[i], label[i]]
+    return right
