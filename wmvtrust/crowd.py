@@ -75,15 +75,19 @@ def read_votes(frame, *, task="task", worker="worker", label="label", duplicates
         raise fail("votes", "have at least one vote", "the table is empty")
     table = frame[[task, worker, label]]
     for name in (task, worker, label):
+        if table[name].dtype.kind in "iub":  # integers cannot be missing
+            continue
         missing = table[name].isna().to_numpy()
         if missing.any():
             count = int(missing.sum())
             raise fail("votes", f"have no missing {name!r}", f"row {_plain(table.index[missing.argmax()])!r} has none",
                        f"{count} row{'s' if count > 1 else ''} in all; drop or fill them first.")
     # numbered on the whole table, before any duplicate is dropped: the order of first appearance stays
-    task_codes, tasks = pd.factorize(table[task])
-    worker_codes, workers = pd.factorize(table[worker])
-    label_codes, labels = pd.factorize(table[label], sort=True)
+    task_codes, tasks = _factorize(table[task])
+    worker_codes, workers = _factorize(table[worker])
+    label_codes, labels = _factorize(table[label])
+    order = np.argsort(labels, kind="stable")  # labels sorted, codes renumbered to match
+    label_codes, labels = np.argsort(order)[label_codes], labels[order]
     drop = kn.repeated_votes(task_codes, worker_codes, tasks.size, workers.size, duplicates == "last")
     if drop.any() and duplicates == "error":
         first, count = table.iloc[int(drop.argmax())], int(drop.sum())
@@ -94,6 +98,18 @@ def read_votes(frame, *, task="task", worker="worker", label="label", duplicates
     keep = ~drop
     return Votes(pd.Index(tasks, name=task), pd.Index(workers, name=worker), pd.Index(labels, name=label),
                  task_codes[keep], worker_codes[keep], label_codes[keep])
+
+
+def _factorize(column):
+    """(codes, distinct values) in order of first appearance; integers in a compact range by a lookup table."""
+    values = column.to_numpy()
+    if values.dtype.kind in "iu" and values.size:
+        lowest, highest = int(values.min()), int(values.max())
+        if highest - lowest < 4 * values.size + 1024:
+            codes, uniques = kn.factorize_ints(values, lowest, highest - lowest + 1)
+            return codes, pd.Index(uniques)
+    codes, uniques = pd.factorize(column)
+    return codes, pd.Index(uniques)
 
 
 def _plain(x):

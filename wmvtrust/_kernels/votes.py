@@ -51,3 +51,20 @@ def expected_right(task, worker, label, probas, n_workers):
     for i in range(task.shape[0]):
         right[worker[i]] += probas[task[i], label[i]]
     return right
+
+
+@nb.njit(cache=True)
+def factorize_ints(values, lowest, span):
+    """Codes in order of first appearance, and the distinct values, for integers in [lowest, lowest + span)."""
+    lookup = np.full(span, -1, np.int64)
+    codes = np.empty(values.shape[0], np.int64)
+    uniques = np.empty(values.shape[0], values.dtype)
+    n = 0
+    for i in range(values.shape[0]):
+        slot = values[i] - lowest
+        if lookup[slot] < 0:
+            lookup[slot] = n
+            uniques[n] = values[i]
+            n += 1
+        codes[i] = lookup[slot]
+    return codes, uniques[:n]
