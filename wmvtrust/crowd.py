@@ -166,12 +166,15 @@ def _softmax(score):
 
 
 def _decide(probas, ties, rng, tol=1e-12):
-    best = probas.max(axis=1, keepdims=True)
-    tied = probas >= best - tol
+    """The most probable label per task; a tie (within ``tol``) is reported as -1 or broken by ``rng``."""
+    decision = probas.argmax(axis=1)
+    tied = probas >= probas[np.arange(probas.shape[0]), decision][:, None] - tol
+    several = np.flatnonzero(tied.sum(axis=1) > 1)
     if ties == "report":
-        return np.where(tied.sum(axis=1) == 1, tied.argmax(axis=1), -1)
-    pick = rng.random(probas.shape) * tied  # a uniform choice among the tied labels
-    return pick.argmax(axis=1)
+        decision[several] = -1
+    else:  # a uniform choice among the tied labels, drawn for the tied tasks only
+        decision[several] = (rng.random((several.size, probas.shape[1])) * tied[several]).argmax(axis=1)
+    return decision
 
 
 class WeightedMajorityVote:
