@@ -284,7 +284,7 @@ CASES = [  # (call, error type, message)
      "votes must have no missing 'label'; row 'r0' has none. 2 rows in all; drop or fill them first."),
     (fit(pd.concat([OK, table([("t2", "a", "y")])], ignore_index=True)), ValueError,
      "votes must have one vote per (task, worker); worker 'a' voted more than once on task 't2' "
-     "(2 rows on repeated pairs in all). Pass duplicates='first' or 'last' to keep one."),
+     "(1 repeated vote in all). Pass duplicates='first' or 'last' to keep one."),
     (fit(OK.iloc[:0]), ValueError, "votes must have at least one vote; the table is empty."),
     (fit(OK.to_dict("list")), TypeError, "votes must be a pandas DataFrame; got dict."),
     (fit(trust="mle"), ValueError, "trust must be 'em', 'gold' or a pandas Series indexed by worker; got 'mle'."),
@@ -310,7 +310,7 @@ def test_bad_input_raises_the_documented_error(call, error, message):
 
 def test_messages_print_integer_ids_plainly():
     votes = table([(1, 7, 0), (1, 8, 1), (2, 7, 0), (2, 7, 1)])
-    with pytest.raises(ValueError, match=re.escape("worker 7 voted more than once on task 2 (2 rows on repeated")):
+    with pytest.raises(ValueError, match=re.escape("worker 7 voted more than once on task 2 (1 repeated vote in all")):
         WMV().fit(votes)
 
 
