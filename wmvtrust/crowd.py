@@ -95,9 +95,10 @@ def read_votes(frame, *, task="task", worker="worker", label="label", duplicates
                    f"worker {_plain(first[worker])!r} voted more than once on task {_plain(first[task])!r} "
                    f"({count} repeated vote{'s' if count > 1 else ''} in all)",
                    "Pass duplicates='first' or 'last' to keep one.")
-    keep = ~drop
+    if drop.any():
+        task_codes, worker_codes, label_codes = task_codes[~drop], worker_codes[~drop], label_codes[~drop]
     return Votes(pd.Index(tasks, name=task), pd.Index(workers, name=worker), pd.Index(labels, name=label),
-                 task_codes[keep], worker_codes[keep], label_codes[keep])
+                 task_codes, worker_codes, label_codes)
 
 
 def _factorize(column):

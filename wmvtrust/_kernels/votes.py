@@ -5,25 +5,46 @@ import numpy as np
 
 
 @nb.njit(cache=True)
+def _task_starts(task, n_tasks):
+    start = np.zeros(n_tasks + 1, np.int64)
+    for i in range(task.shape[0]):
+        start[task[i] + 1] += 1
+    for t in range(n_tasks):
+        start[t + 1] += start[t]
+    return start
+
+
+@nb.njit(cache=True)
 def repeated_votes(task, worker, n_tasks, n_workers, keep_last):
     """Mask of the votes to drop so that each (task, worker) keeps one: its first (or last) vote.
 
     Votes are grouped by task with a stable counting sort, and a stamp per worker marks
-    the last task it was seen on: O(votes + tasks + workers).
+    the last task it was seen on: O(votes + tasks + workers). The common case, no
+    repeated vote, needs only the workers grouped by task.
     """
     n = task.shape[0]
-    start = np.zeros(n_tasks + 1, np.int64)
+    start = _task_starts(task, n_tasks)
+    grouped = np.empty(n, np.int64)
+    fill = start[:-1].copy()
     for i in range(n):
-        start[task[i] + 1] += 1
+        grouped[fill[task[i]]] = worker[i]
+        fill[task[i]] += 1
+    stamp = np.full(n_workers, -1, np.int64)
+    drop = np.zeros(n, np.bool_)
+    repeated = False
     for t in range(n_tasks):
-        start[t + 1] += start[t]
-    order = np.empty(n, np.int64)
+        for j in range(start[t], start[t + 1]):
+            if stamp[grouped[j]] == t:
+                repeated = True
+            stamp[grouped[j]] = t
+    if not repeated:
+        return drop
+    order = np.empty(n, np.int64)  # now the votes themselves, to mark which one to drop
     fill = start[:-1].copy()
     for i in range(n):
         order[fill[task[i]]] = i
         fill[task[i]] += 1
-    stamp = np.full(n_workers, -1, np.int64)
-    drop = np.zeros(n, np.bool_)
+    stamp[:] = -1
     for t in range(n_tasks):
         count = start[t + 1] - start[t]
         for j in range(count):
