@@ -332,21 +332,19 @@ class WeightedMajorityVote:
         return CrowdSummary(data.tasks.size, data.workers.size, data.labels.size, believed, empirical, optimality)
 
     def _cross_fit(self, data, gold, folds, confidence, seed):
-        truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label].dropna()
-        truth = truth[truth.index.isin(data.tasks)]
-        if truth.empty:
+        truth = gold_codes(data, gold, self.task, self.label)
+        rows = np.flatnonzero(truth >= 0)
+        if rows.size == 0:
             return None
-        rows = data.tasks.get_indexer(truth.index)
-        codes = data.labels.get_indexer(pd.Index(truth.to_numpy()))
-        if isinstance(self.trust, str) and self.trust == "gold":
-            fold = check_rng(seed).permutation(truth.size) % folds
-            probas = np.empty((truth.size, data.labels.size))
+        codes = truth[rows]
+        if isinstance(self.trust, str) and self.trust == "gold":  # gold trust (n_iter_ stays 0 on refits)
+            fold = check_rng(seed).permutation(rows.size) % folds
+            probas = np.empty((rows.size, data.labels.size))
             for k in range(folds):
                 held = fold == k
                 if held.any():
-                    train = gold[~gold[self.task].isin(truth.index[held])]
+                    train = gold[~gold[self.task].isin(data.tasks[rows[held]])]
                     probas[held] = self._learn(data, train)[3][rows[held]]
-            self._learn(data, gold)  # leave n_iter_ as fit set it
         else:  # EM or given trust never saw the gold labels
             probas = self.probas_.to_numpy()[rows]
         correct = probas.argmax(axis=1) == codes  # the decision, ties aside (probability 0 for continuous trust)
@@ -380,8 +378,8 @@ class WeightedMajorityVote:
         return fit.alpha, fit.beta, fit.log_prior
 
 
-def gold_record(data, gold, task, label, no_gold="prior"):
-    """Right and cast gold votes per worker (arrays over ``data.workers``), after checking the gold table."""
+def gold_codes(data, gold, task, label):
+    """The code of each task's known truth (-1 where none), after checking the gold table."""
     if gold is None:
         raise fail("gold", "be given for trust='gold'", "got None", "Pass a table of known truths.")
     if not isinstance(gold, pd.DataFrame):
@@ -394,11 +392,18 @@ def gold_record(data, gold, task, label, no_gold="prior"):
     if unused:
         raise fail("gold", "use only labels that some worker used", f"{unused!r} never appear in the votes")
     known = truth.reindex(data.tasks).to_numpy(dtype=object)
-    has_gold = pd.notna(known)[data.task]
-    truth_code = data.labels.get_indexer(pd.Index(known[data.task][has_gold]))
-    right = np.bincount(data.worker[has_gold], weights=truth_code == data.label[has_gold],
-                        minlength=data.workers.size)
-    n_gold = np.bincount(data.worker[has_gold], minlength=data.workers.size).astype(float)
+    codes = np.full(data.tasks.size, -1)
+    has = pd.notna(known)
+    codes[has] = data.labels.get_indexer(pd.Index(known[has]))
+    return codes
+
+
+def gold_record(data, gold, task, label, no_gold="prior"):
+    """Right and cast gold votes per worker (arrays over ``data.workers``), after checking the gold table."""
+    y = gold_codes(data, gold, task, label)[data.task]
+    on_gold = y >= 0
+    right = np.bincount(data.worker[on_gold], weights=y[on_gold] == data.label[on_gold], minlength=data.workers.size)
+    n_gold = np.bincount(data.worker[on_gold], minlength=data.workers.size).astype(float)
     if no_gold == "error" and (n_gold == 0).any():
         raise fail("gold", "cover every worker when no_gold='error'",
                    f"worker {_plain(data.workers[(n_gold == 0).argmax()])!r} has no gold vote",
@@ -614,10 +619,8 @@ class DifficultyAwareVote:
         a0, b0 = check_beta_prior(self.prior)
         data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
         right_pooled, cast_pooled = gold_record(data, gold, self.task, self.label)
-        truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label].reindex(data.tasks).to_numpy(object)
-        known = pd.notna(truth)
-        y = np.full(data.tasks.size, -1)
-        y[known] = data.labels.get_indexer(pd.Index(truth[known]))
+        y = gold_codes(data, gold, self.task, self.label)
+        known = y >= 0
         on_gold = known[data.task]
         right = (data.label == y[data.task])[on_gold]
         task, worker = data.task[on_gold], data.worker[on_gold]
@@ -728,12 +731,9 @@ class ConfusionMatrixVote:
         """
         alpha0 = check_positive_real(self.alpha0, "alpha0")
         data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
-        gold_record(data, gold, self.task, self.label)  # checks the gold table
         k = data.labels.size
-        truth = gold.drop_duplicates(self.task).set_index(self.task)[self.label].reindex(data.tasks).to_numpy(object)
-        known = pd.notna(truth)
-        y = np.full(data.tasks.size, -1)
-        y[known] = data.labels.get_indexer(pd.Index(truth[known]))
+        y = gold_codes(data, gold, self.task, self.label)
+        known = y >= 0
         on_gold = known[data.task]
         cell = (data.worker[on_gold] * k + y[data.task[on_gold]]) * k + data.label[on_gold]
         counts = np.bincount(cell, minlength=data.workers.size * k * k).reshape(data.workers.size, k, k)
