@@ -18,33 +18,20 @@ import argparse
 import itertools
 import os
 import platform
-import statistics
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numba
 import numpy as np
 
 import wmvtrust as wt
+from _table import Row, fmt_ratio, fmt_time, median_time, print_table, targets_met
 
 EXACT_TOL = 1e-12  # the baselines must agree with the library to this
 MC_TRIALS = 10**7
 MC_SEED = 1
 MC_BLOCK_DRAWS = 1 << 21  # draws per block of the numpy Monte Carlo baseline
 OUTER_BLOCK = 1 << 17  # elements per block of the numpy outer-sum enumeration
-
-
-@dataclass
-class Row:
-    case: str
-    timed: str
-    median: str
-    baseline: str = "—"
-    baseline_median: str = "—"
-    ratio: str = "—"
-    target: str = "—"
-    passed: bool | None = None  # None: informational, no target
 
 
 # ---------------------------------------------------------------- helpers
@@ -56,33 +43,6 @@ def instance(n):
     q = rng.uniform(0.5, 0.9, n)
     t = rng.uniform(0.55, 0.95, n)
     return q, wt.log_odds_weights(t)
-
-
-def median_time(fn, repeat, min_seconds=0.2):
-    """(median seconds per call, the last result), after one warm-up call.
-
-    At least ``repeat`` calls, and more, up to 10,000, until ``min_seconds`` have passed:
-    a call of microseconds needs many samples for a stable median.
-    """
-    result = fn()
-    times = []
-    while len(times) < repeat or (sum(times) < min_seconds and len(times) < 10_000):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def fmt_time(seconds):
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds:.3g} s"
-
-
-def fmt_ratio(x):
-    return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
 
 def check_agrees(label, value, reference):
@@ -292,16 +252,6 @@ def print_fork_join_probe(repeat):
           "(a parallel cost in milliseconds means the OpenMP threads are contending for one CPU)")
 
 
-def print_table(rows):
-    header = ("case", "what is timed", "median", "baseline", "baseline median", "ratio", "target", "result")
-    print("| " + " | ".join(header) + " |")
-    print("|---|---|---:|---|---:|---:|---|---|")
-    for r in rows:
-        result = "info" if r.passed is None else ("PASS" if r.passed else "FAIL")
-        print(f"| {r.case} | {r.timed} | {r.median} | {r.baseline} | {r.baseline_median} | {r.ratio} "
-              f"| {r.target} | {result} |")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=None, help="timed calls per case (default 5; 1 with --quick)")
@@ -328,8 +278,7 @@ def main(argv=None):
           f"numba threads = {numba.get_num_threads()} unless marked; load average = {os.getloadavg()[0]:.2f} at end."
           + (" QUICK RUN: n = 50 and n = 100,000 skipped." if args.quick else "") + "\n")
     print_table(rows)
-    targets = [r.passed for r in rows if r.passed is not None]
-    print(f"\ntargets met: {sum(targets)} of {len(targets)}")
+    print("\ntargets met: {} of {}".format(*targets_met(rows)))
 
 
 if __name__ == "__main__":

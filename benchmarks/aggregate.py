@@ -43,12 +43,10 @@ import importlib.util
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +54,7 @@ import pandas as pd
 import scipy
 
 import wmvtrust as wt
+from _table import Row, fmt_ratio, fmt_time, median_time, print_table, targets_met
 from wmvtrust.crowd import read_votes
 
 N_TASKS = 200_000
@@ -99,18 +98,6 @@ print(json.dumps(report))
 """ % CK_WARMUP_ROWS
 
 
-@dataclass
-class Row:
-    case: str
-    timed: str
-    median: str
-    baseline: str = "—"
-    baseline_median: str = "—"
-    ratio: str = "—"
-    target: str = "—"
-    passed: bool | None = None  # None: informational, no target
-
-
 # ---------------------------------------------------------------- instance and helpers
 
 
@@ -133,29 +120,6 @@ def synthetic_crowd(seed):
     order = rng.permutation(task.size)
     votes = pd.DataFrame({"task": task[order], "worker": worker[order], "label": label[order]})
     return votes, pd.Series(accuracy, name="trust"), truth
-
-
-def median_time(fn, repeat):
-    """(median seconds per call, the last result) of ``repeat`` calls after one warm-up call."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def fmt_time(seconds):
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds:.3g} s"
-
-
-def fmt_ratio(x):
-    return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
 
 def accuracy_against(labels, truth):
@@ -304,16 +268,6 @@ def print_machine():
           f"{time.perf_counter() - start:.2f} s")
 
 
-def print_table(rows):
-    header = ("case", "what is timed", "median", "baseline", "baseline median", "ratio", "target", "result")
-    print("| " + " | ".join(header) + " |")
-    print("|---|---|---:|---|---:|---:|---|---|")
-    for r in rows:
-        result = "info" if r.passed is None else ("PASS" if r.passed else "FAIL")
-        print(f"| {r.case} | {r.timed} | {r.median} | {r.baseline} | {r.baseline_median} | {r.ratio} "
-              f"| {r.target} | {result} |")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=None, help="timed calls per case (default 3; 1 with --quick)")
@@ -357,8 +311,7 @@ def main(argv=None):
           + (" QUICK RUN: N = 10, k = 1." if args.quick else "")
           + ("" if crowdkit else " crowd-kit rows SKIPPED (see the note above).") + "\n")
     print_table(rows)
-    targets = [r.passed for r in rows if r.passed is not None]
-    print(f"\ntargets met: {sum(targets)} of {len(targets)}"
+    print("\ntargets met: {} of {}".format(*targets_met(rows))
           + ("" if crowdkit else " (target 2, against crowd-kit, not run)"))
 
 

@@ -21,7 +21,6 @@ The script is a report: it exits with 0 even when a target is missed.
 import argparse
 import os
 import platform
-import statistics
 import time
 
 import numba
@@ -29,6 +28,7 @@ import numpy as np
 import scipy
 
 import wmvtrust as wt
+from _table import Row, fmt_ratio, fmt_time, median_time, print_table
 
 N_SOURCES = 10
 OBSERVATIONS = 20
@@ -47,21 +47,6 @@ def track_record():
     p = rng.uniform(0.55, 0.9, N_SOURCES)
     successes = rng.binomial(OBSERVATIONS, p)
     return p, successes, OBSERVATIONS - successes
-
-
-def median_time(fn, repeat):
-    """(median seconds per call, the last result) of ``repeat`` calls after one warm-up call."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def fmt_time(seconds):
-    return f"{seconds * 1e3:.3g} ms" if seconds < 1.0 else f"{seconds:.3g} s"
 
 
 # ---------------------------------------------------------------- the numpy baseline
@@ -127,12 +112,11 @@ def benchmark(model, repeat):
     passed = t_lib < TARGET_SECONDS
     print(f"\nMedian of k = {repeat} calls after one warm-up call; load average = {os.getloadavg()[0]:.2f} "
           "at end.\n")
-    print("| case | what is timed | median | baseline | baseline median | ratio | target | result |")
-    print("|---|---|---:|---|---:|---:|---|---|")
-    print(f"| SoO gap, n = {N_SOURCES} Beta sources, {DRAWS:,} draws | soo_gap(model, method='montecarlo', "
-          f"draws={DRAWS:_}, seed={DRAW_SEED}) = {gap.value:.6f} ± {gap.stderr:.2g} | {fmt_time(t_lib)} "
-          f"| numpy: profile matrix (2^{N_SOURCES} x {N_SOURCES}), weights per draw, blocks of {BLOCK} draws "
-          f"| {fmt_time(t_np)} | {t_np / t_lib:.3g}x | < {TARGET_SECONDS:g} s | {'PASS' if passed else 'FAIL'} |")
+    print_table([Row(f"SoO gap, n = {N_SOURCES} Beta sources, {DRAWS:,} draws",
+                     f"soo_gap(model, method='montecarlo', draws={DRAWS:_}, seed={DRAW_SEED}) = {gap.value:.6f} "
+                     f"± {gap.stderr:.2g}", fmt_time(t_lib),
+                     f"numpy: profile matrix (2^{N_SOURCES} x {N_SOURCES}), weights per draw, blocks of {BLOCK} draws",
+                     fmt_time(t_np), fmt_ratio(t_np / t_lib), f"< {TARGET_SECONDS:g} s", passed)])
     return int(passed), 1
 
 
