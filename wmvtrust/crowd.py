@@ -272,7 +272,7 @@ class WeightedMajorityVote:
             t = self._given_trust(data)
             table = {"mean": t, "alpha": np.nan, "beta": np.nan, "n_gold": np.nan}
         elif self.trust == "gold":
-            right, n_gold = gold_record(data, gold, self.task, self.label, self.no_gold)
+            right, n_gold = gold_record(data, gold_codes(data, gold, self.task, self.label), self.no_gold)
             alpha, beta = prior[0] + right, prior[1] + n_gold - right
             t = alpha / (alpha + beta)
             table = {"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold}
@@ -398,9 +398,9 @@ def gold_codes(data, gold, task, label):
     return codes
 
 
-def gold_record(data, gold, task, label, no_gold="prior"):
-    """Right and cast gold votes per worker (arrays over ``data.workers``), after checking the gold table."""
-    y = gold_codes(data, gold, task, label)[data.task]
+def gold_record(data, codes, no_gold="prior"):
+    """Right and cast gold votes per worker (arrays over ``data.workers``), given ``gold_codes``."""
+    y = codes[data.task]
     on_gold = y >= 0
     right = np.bincount(data.worker[on_gold], weights=y[on_gold] == data.label[on_gold], minlength=data.workers.size)
     n_gold = np.bincount(data.worker[on_gold], minlength=data.workers.size).astype(float)
@@ -618,8 +618,8 @@ class DifficultyAwareVote:
         n_classes = check_positive_int(self.n_classes, "n_classes")
         a0, b0 = check_beta_prior(self.prior)
         data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
-        right_pooled, cast_pooled = gold_record(data, gold, self.task, self.label)
         y = gold_codes(data, gold, self.task, self.label)
+        right_pooled, cast_pooled = gold_record(data, y)
         known = y >= 0
         on_gold = known[data.task]
         right = (data.label == y[data.task])[on_gold]
