@@ -616,55 +616,75 @@ class DifficultyAwareVote:
         self
         """
         n_classes = check_positive_int(self.n_classes, "n_classes")
-        a0, b0 = check_beta_prior(self.prior)
+        prior = check_beta_prior(self.prior)
+        max_iter, tol = check_positive_int(self.max_iter, "max_iter"), check_positive_real(self.tol, "tol")
         data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
         y = gold_codes(data, gold, self.task, self.label)
-        right_pooled, cast_pooled = gold_record(data, y)
-        known = y >= 0
-        on_gold = known[data.task]
-        right = (data.label == y[data.task])[on_gold]
-        task, worker = data.task[on_gold], data.worker[on_gold]
+        on_gold = y[data.task] >= 0
         n_labels = max(data.labels.size, 2)
-        pooled = (a0 + right_pooled) / (a0 + b0 + cast_pooled)
-        rng = check_rng(self.seed)
-        t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (data.workers.size, n_classes)), 0.05, 0.95)
-        weights = np.full(n_classes, 1.0 / n_classes)
-        for self.n_iter_ in range(1, check_positive_int(self.max_iter, "max_iter") + 1):
-            # E-step on gold tasks: responsibility of each class, the truth being known
-            loglik = np.zeros((data.tasks.size, n_classes))
-            contribution = np.where(right[:, None], np.log(t[worker]), np.log((1 - t[worker]) / (n_labels - 1)))
-            for d in range(n_classes):
-                loglik[:, d] = np.bincount(task, weights=contribution[:, d], minlength=data.tasks.size)
-            resp = special.softmax(loglik[known] + np.log(weights), axis=1)
-            full = np.zeros((data.tasks.size, n_classes))
-            full[known] = resp
-            # M-step: trust per worker and class, from its expected right votes in that class
-            r_task = full[task]
-            right_d = np.stack([np.bincount(worker, weights=r_task[:, d] * right, minlength=data.workers.size)
-                                for d in range(n_classes)], axis=1)
-            cast_d = np.stack([np.bincount(worker, weights=r_task[:, d], minlength=data.workers.size)
-                               for d in range(n_classes)], axis=1)
-            new_t = (a0 + right_d) / (a0 + b0 + cast_d)
-            weights = resp.mean(axis=0)
-            done = np.abs(new_t - t).max() <= check_positive_real(self.tol, "tol")
-            t = new_t
-            if done:
-                break
-        # every task: P(y, d | votes) ∝ pi_d prod_i lik(v_i | y, t_id), then marginalise d
-        # P(y | v) = sum_d P(d | v) P(y | v, d), with P(d | v) from the evidence P(v | d) pi_d, in logs
-        given_class = np.stack([posterior(data, symmetric_weights(t[:, d], n_labels), np.zeros(data.labels.size))
-                                for d in range(n_classes)], axis=1)
-        with np.errstate(divide="ignore"):
-            log_class = np.log(weights)
-        class_given_votes = special.softmax(
-            np.stack([_log_evidence(data, t[:, d], n_labels) for d in range(n_classes)], axis=1) + log_class, axis=1)
-        probas = np.einsum("jd,jdk->jk", class_given_votes, given_class)
+        gold_task = np.unique(data.task[on_gold], return_inverse=True)[1]
+        t, weights, self.n_iter_ = latent_class_em(gold_task, data.worker[on_gold],
+                                                   (data.label == y[data.task])[on_gold], data.workers.size,
+                                                   n_classes, n_labels, prior, max_iter, tol, check_rng(self.seed))
+        probas = latent_class_posterior(data, t, weights, n_labels)
         self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
         self.labels_ = pd.Series(data.labels[probas.argmax(axis=1)], index=data.tasks, name=self.label)
         self.trust_ = pd.DataFrame(t, index=data.workers, columns=[f"class {d}" for d in range(n_classes)])
         self.class_weights_ = weights
         self.believed_accuracy_ = float(_believed(probas))
         return self
+
+
+def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
+    """Trust per worker and difficulty class, and the class weights, by EM on gold votes.
+
+    Vote ``k`` was cast by ``worker[k]`` on gold task ``task[k]`` (codes ``0..n_tasks-1``) and was
+    ``right[k]``. Classes start from perturbed copies of the pooled trust (drawn from ``rng``); the
+    M-step keeps each trust a Beta posterior mean given the expected record in its class. Returns
+    ``(trust of shape (n_workers, n_classes), class weights, iterations)``.
+    """
+    a0, b0 = prior
+    n_tasks = int(task.max()) + 1 if task.size else 0
+    cast_pooled = np.bincount(worker, minlength=n_workers)
+    pooled = (a0 + np.bincount(worker, weights=right, minlength=n_workers)) / (a0 + b0 + cast_pooled)
+    t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
+    weights = np.full(n_classes, 1.0 / n_classes)
+    for n_iter in range(1, max_iter + 1):
+        # E-step: responsibility of each class for each gold task, the truth being known
+        contribution = np.where(right[:, None], np.log(t[worker]), np.log((1 - t[worker]) / (n_labels - 1)))
+        loglik = np.stack([np.bincount(task, weights=contribution[:, d], minlength=n_tasks)
+                           for d in range(n_classes)], axis=1)
+        resp = special.softmax(loglik + np.log(weights), axis=1)
+        # M-step: trust per worker and class, from its expected right votes in that class
+        r_vote = resp[task]
+        right_d = np.stack([np.bincount(worker, weights=r_vote[:, d] * right, minlength=n_workers)
+                            for d in range(n_classes)], axis=1)
+        cast_d = np.stack([np.bincount(worker, weights=r_vote[:, d], minlength=n_workers)
+                           for d in range(n_classes)], axis=1)
+        new_t = (a0 + right_d) / (a0 + b0 + cast_d)
+        weights = resp.mean(axis=0)
+        done = np.abs(new_t - t).max() <= tol
+        t = new_t
+        if done:
+            break
+    return t, weights, n_iter
+
+
+def latent_class_posterior(data, trust, class_weights, n_labels):
+    """P(truth = label | votes) per task, the difficulty class marginalised out (uniform prior over labels).
+
+    ``P(y | v) = sum_d P(d | v) P(y | v, d)``, with ``P(d | v)`` from the evidence
+    ``P(v | d) pi_d`` in logs; ``trust`` has one column per class.
+    """
+    no_prior = np.zeros(data.labels.size)
+    given_class = np.stack([posterior(data, symmetric_weights(trust[:, d], n_labels), no_prior)
+                            for d in range(trust.shape[1])], axis=1)
+    with np.errstate(divide="ignore"):
+        log_class = np.log(class_weights)
+    class_given_votes = special.softmax(
+        np.stack([_log_evidence(data, trust[:, d], n_labels) for d in range(trust.shape[1])], axis=1) + log_class,
+        axis=1)
+    return np.einsum("jd,jdk->jk", class_given_votes, given_class)
 
 
 def _log_evidence(data, trust, n_labels):
