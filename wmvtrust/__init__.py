@@ -6,6 +6,7 @@ from its on-disk cache) on first use; ``warm_up()`` does that for all of them.
 
 from .accuracy import Accuracy, MonteCarloAccuracy, accuracy, accuracy_fraction, accuracy_mc
 from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVote, read_votes
+from .ensemble import EnsembleBelief, TrustEnsemble, plurality_vote
 from .estimators import EMTrust, tempered_trust, trust_em, trust_from_gold, trust_mle
 from .stability import (Estimate, ObservationsNeeded, believed_accuracy, expected_actual_accuracy, expected_regret,
                         frequentist_soc_gap, observations_needed, soc_gap, soo_bounds, soo_gap)
@@ -16,9 +17,9 @@ from . import io
 from .voting import TIE_RTOL, decide, log_odds_weights
 from ._warmup import warm_up
 
-__all__ = ["TIE_RTOL", "Accuracy", "BetaTrust", "ConfusionMatrixVote", "DifficultyAwareVote", "DiscreteTrust", "EMTrust", "Estimate", "MonteCarloAccuracy",
-           "ObservationsNeeded", "WeightedMajorityVote", "accuracy", "accuracy_fraction", "accuracy_loss_curve", "accuracy_mc",
+__all__ = ["TIE_RTOL", "Accuracy", "BetaTrust", "ConfusionMatrixVote", "DifficultyAwareVote", "DiscreteTrust", "EMTrust", "EnsembleBelief", "Estimate", "MonteCarloAccuracy",
+           "ObservationsNeeded", "TrustEnsemble", "WeightedMajorityVote", "accuracy", "accuracy_fraction", "accuracy_loss_curve", "accuracy_mc",
            "believed_accuracy", "decide", "decision_margin", "derivatives", "expected_actual_accuracy",
-           "expected_regret", "frequentist_soc_gap", "io", "log_odds_weights", "observations_needed", "read_votes", "soc_gap",
+           "expected_regret", "frequentist_soc_gap", "io", "log_odds_weights", "observations_needed", "plurality_vote", "read_votes", "soc_gap",
            "soo_bounds", "soo_gap", "sweep", "tempered_trust", "trust_em", "trust_from_gold", "trust_mle",
            "trust_radius", "warm_up"]

@@ -1,0 +1,410 @@
+"""Trust-weighted voting of model ensembles: the members are the sources, their trust is learned on validation.
+
+Member ``i`` right on ``c_i`` of ``n`` validation examples has the Beta posterior
+``Beta(a + c_i, b + n - c_i)`` and trust its mean; with a per-example signal (softmax
+confidence, path independence, solver residual) the validation set is cut into
+quantile bins of each member's signal and the record is counted per bin, so the
+trust stays a posterior mean given what the decision maker knows about the example.
+Decisions are weighted plurality votes with weights ``ln((L - 1) t / (1 - t))``.
+
+What the ensemble may believe about its own accuracy (``TrustEnsemble.belief``):
+
+- ``independent``: the mean over examples of P(decision right | votes) when members
+  err independently (given the signal bins): Theorem 1's belief, exact in
+  expectation if independence holds; with two labels and global trust also
+  ``A(t, w(t))`` by the exact kernels;
+- ``latent``: the same under conditional independence given a latent difficulty
+  class, fitted on the joint validation record (proofs/soc_latent_class.md);
+- ``record``: the rule's own cross-fitted accuracy on validation, a Beta posterior
+  mean that needs no independence at all.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_beta_prior, check_fraction, check_positive_int, check_rng, fail
+from .crowd import EmpiricalBelief, Votes, _decide, latent_class_em, latent_class_posterior, posterior, symmetric_weights
+from .stability import believed_accuracy
+from .trust import BetaTrust
+
+SIGNALS = ("confidence",)
+
+
+def plurality_vote(votes, *, seed=0):
+    """The most frequent label per example, ties broken by a seeded fair choice.
+
+    Parameters
+    ----------
+    votes : array_like of shape (n_examples, n_members)
+        Each member's predicted label per example.
+    seed : int or numpy.random.Generator, default=0
+        Seed of the tie-breaking choice.
+
+    Returns
+    -------
+    ndarray of shape (n_examples,)
+        The chosen labels.
+
+    Examples
+    --------
+    >>> plurality_vote([[0, 1, 1], [2, 2, 0]]).tolist()
+    [1, 2]
+    """
+    votes = _vote_matrix(votes)
+    labels, codes = np.unique(votes, return_inverse=True)
+    codes = codes.reshape(votes.shape)
+    counts = np.zeros((votes.shape[0], labels.size))
+    np.add.at(counts, (np.arange(votes.shape[0])[:, None], codes), 1.0)
+    return labels[_decide(counts, "coin", check_rng(seed))]
+
+
+class TrustEnsemble:
+    """Weighted plurality voting of ensemble members with trust learned on a validation set.
+
+    Parameters
+    ----------
+    members : sequence of fitted classifiers, optional
+        Objects with ``predict`` (and ``predict_proba`` for ``signal="confidence"``);
+        ``fit``, ``predict`` and ``belief`` then take the inputs ``X``. Without
+        members they take the matrix of member predictions, shape
+        ``(n_examples, n_members)``, and the signal values as ``signal=``.
+    signal : None, "confidence" or callable, optional
+        With members: the per-example signal that trust is conditioned on;
+        ``"confidence"`` is the largest predicted probability, a callable is called as
+        ``signal(member, X)`` and returns one value per example. None: one global trust
+        per member.
+    bins : int, default=4
+        Quantile bins of each member's validation signal (fewer when quantiles coincide).
+    prior : (float, float), default=(1, 1)
+        Beta prior of every member's accuracy in every bin.
+    seed : int, default=0
+        Seed of the tie-breaking choice.
+
+    Attributes
+    ----------
+    labels_ : ndarray
+        The labels, sorted (those of the validation truth and predictions).
+    trust_ : pandas.DataFrame
+        Per (member, bin): signal range ``low``/``high``, validation examples ``n``, Beta
+        posterior ``alpha``, ``beta`` and its ``mean``, the trust.
+    best_member_ : int
+        The member with the highest validation accuracy.
+
+    Examples
+    --------
+    >>> votes = [[0, 0, 1], [1, 1, 1], [0, 1, 1], [1, 0, 0]]
+    >>> ensemble = TrustEnsemble().fit(votes, [0, 1, 1, 0])
+    >>> ensemble.trust_["mean"].round(3).tolist()  # right on 2, 4 and 3 of 4: (1 + c) / (2 + 4)
+    [0.5, 0.833, 0.667]
+    >>> ensemble.predict([[1, 0, 0], [0, 1, 1]]).tolist()  # member 0 has weight ln 1 = 0
+    [0, 1]
+    """
+
+    def __init__(self, members=None, *, signal=None, bins=4, prior=(1, 1), seed=0):
+        self.members, self.signal, self.bins, self.prior, self.seed = members, signal, bins, prior, seed
+
+    def fit(self, X, y, *, signal=None):
+        """Learn each member's trust (per signal bin) from its validation record.
+
+        Parameters
+        ----------
+        X : array_like
+            Validation inputs (with members) or the matrix of member predictions.
+        y : array_like of shape (n_examples,)
+            The true labels.
+        signal : array_like of shape (n_examples, n_members), optional
+            Signal values, without members only.
+
+        Returns
+        -------
+        self
+        """
+        votes, values = self._inputs(X, signal)
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != votes.shape[0]:
+            raise fail("y", "hold one label per example", f"y has shape {y.shape} for {votes.shape[0]} examples")
+        _no_missing(y, "y")
+        self.labels_ = np.unique(np.concatenate([y, votes.ravel()]))
+        self.n_members_ = votes.shape[1]
+        self.edges_ = _edges(values, check_positive_int(self.bins, "bins"))
+        codes, truth = np.searchsorted(self.labels_, votes), np.searchsorted(self.labels_, y)
+        alpha, beta = _record(codes, truth, _bin_index(values, self.edges_), self.bins, check_beta_prior(self.prior))
+        self._alpha, self._beta = alpha, beta
+        self._validation = codes, truth, values
+        n_bins = alpha.shape[1]
+        edges = self.edges_ or [np.empty(0)] * votes.shape[1]
+        pad = [np.full(n_bins - 1 - e.size, np.nan) for e in edges]
+        low = [np.concatenate([[-np.inf], e, p]) for e, p in zip(edges, pad)]
+        high = [np.concatenate([e, [np.inf], p]) for e, p in zip(edges, pad)]
+        index = pd.MultiIndex.from_product([range(votes.shape[1]), range(n_bins)], names=["member", "bin"])
+        table = pd.DataFrame({"low": np.ravel(low), "high": np.ravel(high), "n": (alpha + beta - sum(self.prior)).ravel(),
+                              "alpha": alpha.ravel(), "beta": beta.ravel(), "mean": (alpha / (alpha + beta)).ravel()},
+                             index=index)
+        self.trust_ = table[table["low"].notna()]
+        self.best_member_ = int(np.argmax(((codes == truth[:, None])).mean(axis=0)))
+        return self
+
+    def predict_proba(self, X, *, signal=None):
+        """P(truth = each label | the votes) when members err independently given their bins.
+
+        Parameters
+        ----------
+        X : array_like
+            Inputs (with members) or the matrix of member predictions.
+        signal : array_like of shape (n_examples, n_members), optional
+            Signal values, without members only.
+
+        Returns
+        -------
+        ndarray of shape (n_examples, n_labels)
+        """
+        codes, values = self._codes(X, signal)
+        return _posterior(codes, _bin_index(values, self.edges_), self._alpha, self._beta, self.labels_.size)
+
+    def predict(self, X, *, signal=None):
+        """The weighted plurality decision per example.
+
+        Parameters
+        ----------
+        X : array_like
+            Inputs (with members) or the matrix of member predictions.
+        signal : array_like of shape (n_examples, n_members), optional
+            Signal values, without members only.
+
+        Returns
+        -------
+        ndarray of shape (n_examples,)
+        """
+        return self.labels_[_decide(self.predict_proba(X, signal=signal), "coin", check_rng(self.seed))]
+
+    def belief(self, X, y, *, signal=None, latent_classes=2, folds=5, confidence=0.95):
+        """Believed accuracy under each model beside the accuracy realised on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array_like
+            Held-out inputs (with members) or the matrix of member predictions.
+        y : array_like of shape (n_examples,)
+            Their true labels.
+        signal : array_like of shape (n_examples, n_members), optional
+            Signal values, without members only.
+        latent_classes : int, default=2
+            Difficulty classes of the latent-class belief (fitted by EM on validation).
+        folds : int, default=5
+            Folds of the validation set for the cross-fitted record belief.
+        confidence : float, default=0.95
+            Level of the realised accuracy's Wilson interval.
+
+        Returns
+        -------
+        EnsembleBelief
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> truth = rng.integers(0, 2, 400)
+        >>> hard = rng.random(400) < 0.2  # on hard examples every member flips a coin
+        >>> right = np.where(hard[:, None], rng.random((400, 5)) < 0.5, rng.random((400, 5)) < 0.97)
+        >>> votes = np.where(right, truth[:, None], 1 - truth[:, None])
+        >>> ensemble = TrustEnsemble().fit(votes[:200], truth[:200])
+        >>> b = ensemble.belief(votes[200:], truth[200:])
+        >>> b.independent > b.ci_high, b.ci_low <= b.latent <= b.ci_high  # independence is too sure of itself
+        (True, True)
+        """
+        codes, values = self._codes(X, signal)
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != codes.shape[0]:
+            raise fail("y", "hold one label per example", f"y has shape {y.shape} for {codes.shape[0]} examples")
+        _no_missing(y, "y")
+        unknown = ~np.isin(y, self.labels_)
+        if unknown.any():
+            raise fail("y", "use the labels seen at fit", f"y[{int(unknown.argmax())}] = {y[unknown.argmax()]!r}")
+        truth = np.searchsorted(self.labels_, y)
+        n_labels = self.labels_.size
+        probas = _posterior(codes, _bin_index(values, self.edges_), self._alpha, self._beta, n_labels)
+        decision = _decide(probas, "coin", check_rng(self.seed))
+        rows = np.arange(codes.shape[0])
+        prior = check_beta_prior(self.prior)
+        v_codes, v_truth, _ = self._validation
+        right = (v_codes == v_truth[:, None]).ravel()
+        task, member = np.repeat(np.arange(v_codes.shape[0]), v_codes.shape[1]), _worker(v_codes.shape, None, 1)
+        t, weights, _ = latent_class_em(task, member, right, v_codes.shape[1],
+                                        check_positive_int(latent_classes, "latent_classes"), max(n_labels, 2), prior,
+                                        1000, 1e-9, check_rng(self.seed))
+        latent = latent_class_posterior(_encode(codes, _worker(codes.shape, None, 1), codes.shape[1], n_labels), t,
+                                        weights, max(n_labels, 2))
+        realised = EmpiricalBelief.of(decision == truth, 0.0, check_fraction(confidence, "confidence"))
+        theorem1 = None
+        if n_labels == 2 and values is None:
+            theorem1 = believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value
+        return EnsembleBelief(realised.accuracy, float(realised.ci_low), float(realised.ci_high), codes.shape[0],
+                              confidence,
+                              float(probas[rows, decision].mean()), float(latent[rows, decision].mean()),
+                              self._record_belief(check_positive_int(folds, "folds"), prior), theorem1)
+
+    def _record_belief(self, folds, prior):
+        """Beta posterior mean of the rule's accuracy on validation, trust learned on the other folds."""
+        codes, truth, values = self._validation
+        fold = check_rng(self.seed).permutation(codes.shape[0]) % folds
+        right = 0
+        for k in range(folds):
+            held, train = fold == k, fold != k
+            if not held.any() or not train.any():
+                continue
+            part = None if values is None else values[train]
+            edges = _edges(part, self.bins)
+            alpha, beta = _record(codes[train], truth[train], _bin_index(part, edges), self.bins, prior)
+            probas = _posterior(codes[held], _bin_index(None if values is None else values[held], edges), alpha, beta,
+                                self.labels_.size)
+            right += int((_decide(probas, "coin", check_rng(self.seed)) == truth[held]).sum())
+        return (prior[0] + right) / (prior[0] + prior[1] + codes.shape[0])
+
+    def _inputs(self, X, signal):
+        """The vote matrix and the signal matrix (or None) for inputs or predictions."""
+        if self.members is None:
+            if self.signal is not None:
+                raise fail("signal", "be None without members", f"got {self.signal!r}",
+                           "Pass the signal values to fit, predict and belief as signal=.")
+            votes = _vote_matrix(X)
+            return votes, None if signal is None else _signal_matrix(signal, votes.shape)
+        if signal is not None:
+            raise fail("signal", "be computed from the members when they are given", "got signal values",
+                       "Set TrustEnsemble(members, signal=...) instead.")
+        if self.signal is not None and not callable(self.signal) and self.signal not in SIGNALS:
+            raise fail("signal", "be None, 'confidence' or a callable signal(member, X)", f"got {self.signal!r}")
+        votes = _vote_matrix(np.column_stack([np.asarray(m.predict(X)) for m in self.members]))
+        if self.signal is None:
+            return votes, None
+        if callable(self.signal):
+            values = np.column_stack([np.asarray(self.signal(m, X), dtype=float) for m in self.members])
+        else:
+            values = np.column_stack([np.asarray(m.predict_proba(X)).max(axis=1) for m in self.members])
+        return votes, _signal_matrix(values, votes.shape)
+
+    def _codes(self, X, signal):
+        """Label codes and signal values of new examples, checked against what was fitted."""
+        if not hasattr(self, "labels_"):
+            raise fail("the ensemble", "be fitted first", "call fit(X, y) before predicting", error=RuntimeError)
+        votes, values = self._inputs(X, signal)
+        if votes.shape[1] != self.n_members_:
+            raise fail("X", f"hold the predictions of the {self.n_members_} members seen at fit",
+                       f"got {votes.shape[1]} columns")
+        if (values is None) != (self._validation[2] is None):
+            raise fail("signal", "be given at prediction exactly when it was given at fit",
+                       "got " + ("none" if values is None else "signal values"))
+        unknown = ~np.isin(votes, self.labels_)
+        if unknown.any():
+            i, j = np.unravel_index(unknown.argmax(), votes.shape)
+            raise fail("X", "use the labels seen at fit", f"prediction [{i}, {j}] = {votes[i, j]!r}")
+        return np.searchsorted(self.labels_, votes), values
+
+
+@dataclass(frozen=True)
+class EnsembleBelief:
+    """The accuracy realised on held-out examples and the accuracy believed under each model."""
+
+    realised: float
+    ci_low: float
+    ci_high: float
+    n_examples: int
+    confidence: float
+    independent: float  # mean P(decision right | votes), members independent given their bins
+    latent: float  # the same, conditionally independent given a latent difficulty class
+    record: float  # cross-fitted validation accuracy of the rule (Beta posterior mean)
+    theorem1: float | None  # A(t, w(t)) by the exact kernels: two labels, global trust only
+
+    def errors(self):
+        """Believed minus realised accuracy for each belief model.
+
+        Returns
+        -------
+        dict
+            ``{"independent": ..., "latent": ..., "record": ...}`` (and ``"theorem1"`` when defined).
+
+        Examples
+        --------
+        >>> b = EnsembleBelief(0.9, 0.85, 0.94, 200, 0.95, 0.999, 0.91, 0.88, None)
+        >>> {k: round(v, 3) for k, v in b.errors().items()}
+        {'independent': 0.099, 'latent': 0.01, 'record': -0.02}
+        """
+        models = {"independent": self.independent, "latent": self.latent, "record": self.record}
+        if self.theorem1 is not None:
+            models["theorem1"] = self.theorem1
+        return {name: value - self.realised for name, value in models.items()}
+
+
+def _vote_matrix(votes):
+    """A non-empty 2-D matrix of labels without missing entries."""
+    arr = np.asarray(votes)
+    if arr.ndim != 2 or 0 in arr.shape:
+        raise fail("votes", "be a 2-D matrix (n_examples, n_members) with at least one entry", f"got shape {arr.shape}")
+    _no_missing(arr, "votes")
+    return arr
+
+
+def _no_missing(arr, name):
+    missing = pd.isna(arr)
+    if missing.any():
+        where = np.unravel_index(missing.argmax(), arr.shape)
+        raise fail(name, "have no missing labels", f"{name}[{', '.join(map(str, where))}] is missing")
+
+
+def _signal_matrix(values, shape):
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iuf":
+        raise fail("signal", "be real numbers", f"got dtype {arr.dtype}", error=TypeError)
+    if arr.shape != shape:
+        raise fail("signal", "have one value per example and member, like the votes",
+                   f"signal has shape {arr.shape}, the votes {shape}")
+    arr = np.ascontiguousarray(arr, dtype=float)
+    if not np.isfinite(arr).all():
+        i, j = np.unravel_index((~np.isfinite(arr)).argmax(), shape)
+        raise fail("signal", "be finite", f"signal[{i}, {j}] = {float(arr[i, j])!r}")
+    return arr
+
+
+def _edges(values, bins):
+    """Per member, the inner quantile edges of its signal (distinct), or a single bin without a signal."""
+    if values is None:
+        return None
+    return [np.unique(np.quantile(values[:, i], np.arange(1, bins) / bins)) for i in range(values.shape[1])]
+
+
+def _bin_index(values, edges):
+    """Bin of each (example, member): 0 without a signal."""
+    if values is None:
+        return None
+    return np.column_stack([np.searchsorted(e, values[:, i], side="right") for i, e in enumerate(edges)])
+
+
+def _record(codes, truth, bin_index, bins, prior):
+    """Beta posterior (alpha, beta) per member and bin, shape (n_members, bins or 1)."""
+    n_bins = 1 if bin_index is None else bins
+    worker = _worker(codes.shape, bin_index, n_bins)
+    right = (codes == truth[:, None]).ravel()
+    size = codes.shape[1] * n_bins
+    hits = np.bincount(worker, weights=right, minlength=size)
+    cast = np.bincount(worker, minlength=size)
+    return (prior[0] + hits).reshape(-1, n_bins), (prior[1] + cast - hits).reshape(-1, n_bins)
+
+
+def _worker(shape, bin_index, n_bins):
+    """Code of each (example, member) vote's source: member * n_bins + bin, flattened row by row."""
+    member = np.tile(np.arange(shape[1]), shape[0])
+    return member if bin_index is None else member * n_bins + bin_index.ravel()
+
+
+def _encode(codes, worker, n_workers, n_labels):
+    """A vote matrix as encoded votes for the crowd posterior: one task per example."""
+    n, m = codes.shape
+    return Votes(pd.RangeIndex(n), pd.RangeIndex(n_workers), pd.RangeIndex(n_labels), np.repeat(np.arange(n), m),
+                 worker, codes.ravel())
+
+
+def _posterior(codes, bin_index, alpha, beta, n_labels):
+    """P(truth = each label | votes) with each vote weighted by its member's (bin's) trust."""
+    t = (alpha / (alpha + beta)).ravel()
+    data = _encode(codes, _worker(codes.shape, bin_index, alpha.shape[1]), t.size, n_labels)
+    return posterior(data, symmetric_weights(t, max(n_labels, 2)), np.zeros(n_labels))
