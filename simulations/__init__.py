@@ -1,4 +1,4 @@
-"""Simulations that let anyone see the four claims of wmvtrust, built only on its public API.
+"""Simulations that let anyone see the claims of wmvtrust, built only on its public API.
 
 ``python -m simulations [--quick] [--seed N] [--out results]`` runs them all and
 writes ``results/report.md`` with figures and tables. One module per claim, each
@@ -9,5 +9,6 @@ a ``wt.sweep``, with its seed), ``plot(tables) -> [Figure]``, ``summary(tables)`
 - ``soc``: (a) stability of correctness holds for unbiased trust, and biased trust breaks it;
 - ``soo``: (b) stability of optimality does not hold; its gap is bounded and shrinks;
 - ``trustworthiness_sensitivity``: (c) derivatives of the accuracy in the trustworthiness;
-- ``trust_sensitivity``: (d) decision margin, trust radius and accuracy-loss curves.
+- ``trust_sensitivity``: (d) decision margin, trust radius and accuracy-loss curves;
+- ``deq_ensemble``: (e) DEQ ensembles with learned trust: voting rules, signals, and beliefs under dependence.
 """

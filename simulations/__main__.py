@@ -1,4 +1,4 @@
-"""``python -m simulations [--quick] [--seed N] [--out results]``: run the four simulations, write the report."""
+"""``python -m simulations [--quick] [--seed N] [--out results]``: run every simulation, write the report."""
 
 import argparse
 import sys
@@ -12,7 +12,7 @@ from . import report
 
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m simulations",
-                                     description="Simulate the four claims of wmvtrust and write a report "
+                                     description="Simulate the claims of wmvtrust and write a report "
                                                  "(tables as CSV, figures as PNG, report.md).")
     parser.add_argument("--quick", action="store_true", help="small sweeps: about a minute on two cores")
     parser.add_argument("--seed", type=_seed, default=0, help="root seed of every simulation (default 0)")

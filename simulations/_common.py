@@ -1,4 +1,4 @@
-"""What the four simulations share: panels of sources, grid sizes, verdicts, figures and markdown tables.
+"""What the panel simulations share: panels of sources, grid sizes, verdicts, figures and markdown tables.
 
 A *panel* is a set of sources whose hidden trustworthiness ``p`` is drawn from a
 population, each with a track record ``K_i ~ Binomial(m, p_i)`` of ``m`` gold

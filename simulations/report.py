@@ -16,9 +16,9 @@ import pandas as pd
 import wmvtrust as wt
 
 from . import _common as c
-from . import soc, soo, trust_sensitivity, trustworthiness_sensitivity
+from . import deq_ensemble, soc, soo, trust_sensitivity, trustworthiness_sensitivity
 
-CLAIMS = {"a": soc, "b": soo, "c": trustworthiness_sensitivity, "d": trust_sensitivity}
+CLAIMS = {"a": soc, "b": soo, "c": trustworthiness_sensitivity, "d": trust_sensitivity, "e": deq_ensemble}
 
 
 def name(module):
@@ -67,7 +67,7 @@ class Section:
 
 def render(sections, *, quick, seed, seconds=None):
     """The report's markdown from one ``Section`` per claim."""
-    lines = ["# wmvtrust: four claims, simulated", "",
+    lines = [f"# wmvtrust: {len(CLAIMS)} claims, simulated", "",
              f"`python -m simulations{' --quick' if quick else ''} --seed {seed}` "
              f"(wmvtrust {version('wmvtrust')}, Python {platform.python_version()}, numpy {np.__version__}"
              + (f"; {seconds:.0f} s" if seconds is not None else "") + ").", ""]
@@ -76,10 +76,14 @@ def render(sections, *, quick, seed, seconds=None):
     lines += ["", "## Setup", "", _setup(quick, seed), ""]
     for s in sections:
         lines += [f"## ({s.letter}) {s.module.TITLE}", "", f"**Claim.** {s.module.CLAIM}", ""]
+        if hasattr(s.module, "setup"):  # a simulation with its own setup, beside the panels' shared one
+            lines += [s.module.setup(quick), ""]
         lines += [f"![({s.letter}) figure {k}]({path})" for k, path in enumerate(s.figures, start=1)]
         data = ", ".join(f"[{table_file(s.module, key)}]({table_file(s.module, key)})" for key in s.tables)
         lines += ["", c.markdown_table(s.module.summary(s.tables)), "",
                   f"Data: {data} ({sum(len(t) for t in s.tables.values())} rows).", "", s.verdict[1], ""]
+        if hasattr(s.module, "answers"):  # questions the simulation measures, each answered in one sentence
+            lines += [f"- **{question}** {answer}" for question, answer in s.module.answers(s.tables)] + [""]
     return "\n".join(lines)
 
 

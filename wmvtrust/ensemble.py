@@ -15,6 +15,11 @@ What the ensemble may believe about its own accuracy (``TrustEnsemble.belief``):
   ``A(t, w(t))`` by the exact kernels;
 - ``latent``: the same under conditional independence given a latent difficulty
   class, fitted on the joint validation record (proofs/soc_latent_class.md);
+- ``latent_agree``: ``sum_d pi_d A(t_d, w)`` by the exact kernels, the latent-class
+  model's prior accuracy when the members who err agree on one wrong label: equal
+  in expectation to ``latent`` for two labels, and for more labels the worst case
+  over how wrong votes split (a lower bound when every weight is positive), so
+  ``latent_agree`` and ``latent`` bracket the model's accuracy;
 - ``record``: the rule's own cross-fitted accuracy on validation, a Beta posterior
   mean that needs no independence at all.
 """
@@ -25,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_beta_prior, check_fraction, check_positive_int, check_rng, fail
+from .accuracy import accuracy
 from .crowd import EmpiricalBelief, Votes, _decide, latent_class_em, latent_class_posterior, posterior, symmetric_weights
 from .stability import believed_accuracy
 from .trust import BetaTrust
@@ -236,13 +242,15 @@ class TrustEnsemble:
         latent = latent_class_posterior(_encode(codes, _worker(codes.shape, None, 1), codes.shape[1], n_labels), t,
                                         weights, max(n_labels, 2))
         realised = EmpiricalBelief.of(decision == truth, 0.0, check_fraction(confidence, "confidence"))
-        theorem1 = None
-        if n_labels == 2 and values is None:
-            theorem1 = believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value
+        theorem1 = latent_agree = None
+        if values is None:  # one weight per member: the exact binary kernels apply
+            w = symmetric_weights(self._alpha[:, 0] / (self._alpha[:, 0] + self._beta[:, 0]), max(n_labels, 2))
+            latent_agree = float(sum(weights[d] * accuracy(t[:, d], w).value for d in range(t.shape[1])))
+            if n_labels == 2:
+                theorem1 = believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value
         return EnsembleBelief(realised.accuracy, float(realised.ci_low), float(realised.ci_high), codes.shape[0],
-                              confidence,
-                              float(probas[rows, decision].mean()), float(latent[rows, decision].mean()),
-                              self._record_belief(check_positive_int(folds, "folds"), prior), theorem1)
+                              confidence, float(probas[rows, decision].mean()), float(latent[rows, decision].mean()),
+                              latent_agree, self._record_belief(check_positive_int(folds, "folds"), prior), theorem1)
 
     def _record_belief(self, folds, prior):
         """Beta posterior mean of the rule's accuracy on validation, trust learned on the other folds."""
@@ -312,6 +320,7 @@ class EnsembleBelief:
     confidence: float
     independent: float  # mean P(decision right | votes), members independent given their bins
     latent: float  # the same, conditionally independent given a latent difficulty class
+    latent_agree: float | None  # sum_d pi_d A(t_d, w) by the exact kernels (global trust only)
     record: float  # cross-fitted validation accuracy of the rule (Beta posterior mean)
     theorem1: float | None  # A(t, w(t)) by the exact kernels: two labels, global trust only
 
@@ -321,18 +330,18 @@ class EnsembleBelief:
         Returns
         -------
         dict
-            ``{"independent": ..., "latent": ..., "record": ...}`` (and ``"theorem1"`` when defined).
+            ``{"independent": ..., "latent": ..., "record": ...}`` and ``"latent_agree"``,
+            ``"theorem1"`` when defined.
 
         Examples
         --------
-        >>> b = EnsembleBelief(0.9, 0.85, 0.94, 200, 0.95, 0.999, 0.91, 0.88, None)
+        >>> b = EnsembleBelief(0.9, 0.85, 0.94, 200, 0.95, 0.999, 0.91, None, 0.88, None)
         >>> {k: round(v, 3) for k, v in b.errors().items()}
         {'independent': 0.099, 'latent': 0.01, 'record': -0.02}
         """
-        models = {"independent": self.independent, "latent": self.latent, "record": self.record}
-        if self.theorem1 is not None:
-            models["theorem1"] = self.theorem1
-        return {name: value - self.realised for name, value in models.items()}
+        models = {"independent": self.independent, "latent": self.latent, "latent_agree": self.latent_agree,
+                  "record": self.record, "theorem1": self.theorem1}
+        return {name: value - self.realised for name, value in models.items() if value is not None}
 
 
 def _vote_matrix(votes):
