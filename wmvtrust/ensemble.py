@@ -31,7 +31,7 @@ import pandas as pd
 
 from ._validation import check_beta_prior, check_fraction, check_positive_int, check_rng, fail
 from .accuracy import accuracy
-from .crowd import EmpiricalBelief, Votes, _decide, latent_class_em, latent_class_posterior, posterior, symmetric_weights
+from .crowd import EmpiricalBelief, Votes, _decide, _plain, latent_class_em, latent_class_posterior, posterior, symmetric_weights
 from .stability import believed_accuracy
 from .trust import BetaTrust
 
@@ -183,7 +183,8 @@ class TrustEnsemble:
         -------
         ndarray of shape (n_examples,)
         """
-        return self.labels_[_decide(self.predict_proba(X, signal=signal), "coin", check_rng(self.seed))]
+        probas = self.predict_proba(X, signal=signal)  # checks first that the ensemble is fitted
+        return self.labels_[_decide(probas, "coin", check_rng(self.seed))]
 
     def belief(self, X, y, *, signal=None, latent_classes=2, folds=5, confidence=0.95):
         """Believed accuracy under each model beside the accuracy realised on ``(X, y)``.
@@ -220,13 +221,15 @@ class TrustEnsemble:
         (True, True)
         """
         codes, values = self._codes(X, signal)
+        if check_positive_int(folds, "folds") < 2:
+            raise fail("folds", "be a whole number >= 2 (cross-fitting needs a fold to learn from)", f"got {folds!r}")
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != codes.shape[0]:
             raise fail("y", "hold one label per example", f"y has shape {y.shape} for {codes.shape[0]} examples")
         _no_missing(y, "y")
         unknown = ~np.isin(y, self.labels_)
         if unknown.any():
-            raise fail("y", "use the labels seen at fit", f"y[{int(unknown.argmax())}] = {y[unknown.argmax()]!r}")
+            raise fail("y", "use the labels seen at fit", f"y[{int(unknown.argmax())}] = {_plain(y[unknown.argmax()])!r}")
         truth = np.searchsorted(self.labels_, y)
         n_labels = self.labels_.size
         probas = _posterior(codes, _bin_index(values, self.edges_), self._alpha, self._beta, n_labels)
@@ -250,7 +253,7 @@ class TrustEnsemble:
                 theorem1 = believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value
         return EnsembleBelief(realised.accuracy, float(realised.ci_low), float(realised.ci_high), codes.shape[0],
                               confidence, float(probas[rows, decision].mean()), float(latent[rows, decision].mean()),
-                              latent_agree, self._record_belief(check_positive_int(folds, "folds"), prior), theorem1)
+                              latent_agree, self._record_belief(folds, prior), theorem1)
 
     def _record_belief(self, folds, prior):
         """Beta posterior mean of the rule's accuracy on validation, trust learned on the other folds."""
@@ -275,18 +278,18 @@ class TrustEnsemble:
             if self.signal is not None:
                 raise fail("signal", "be None without members", f"got {self.signal!r}",
                            "Pass the signal values to fit, predict and belief as signal=.")
-            votes = _vote_matrix(X)
+            votes = _vote_matrix(X, "X")
             return votes, None if signal is None else _signal_matrix(signal, votes.shape)
         if signal is not None:
             raise fail("signal", "be computed from the members when they are given", "got signal values",
                        "Set TrustEnsemble(members, signal=...) instead.")
         if self.signal is not None and not callable(self.signal) and self.signal not in SIGNALS:
             raise fail("signal", "be None, 'confidence' or a callable signal(member, X)", f"got {self.signal!r}")
-        votes = _vote_matrix(np.column_stack([np.asarray(m.predict(X)) for m in self.members]))
+        votes = _vote_matrix(np.column_stack([np.asarray(m.predict(X)) for m in self.members]), "the members' predictions")
         if self.signal is None:
             return votes, None
         if callable(self.signal):
-            values = np.column_stack([np.asarray(self.signal(m, X), dtype=float) for m in self.members])
+            values = np.column_stack([np.asarray(self.signal(m, X)) for m in self.members])
         else:
             values = np.column_stack([np.asarray(m.predict_proba(X)).max(axis=1) for m in self.members])
         return votes, _signal_matrix(values, votes.shape)
@@ -305,7 +308,7 @@ class TrustEnsemble:
         unknown = ~np.isin(votes, self.labels_)
         if unknown.any():
             i, j = np.unravel_index(unknown.argmax(), votes.shape)
-            raise fail("X", "use the labels seen at fit", f"prediction [{i}, {j}] = {votes[i, j]!r}")
+            raise fail("X", "use the labels seen at fit", f"prediction [{i}, {j}] = {_plain(votes[i, j])!r}")
         return np.searchsorted(self.labels_, votes), values
 
 
@@ -344,12 +347,13 @@ class EnsembleBelief:
         return {name: value - self.realised for name, value in models.items() if value is not None}
 
 
-def _vote_matrix(votes):
+def _vote_matrix(votes, name="votes"):
     """A non-empty 2-D matrix of labels without missing entries."""
     arr = np.asarray(votes)
     if arr.ndim != 2 or 0 in arr.shape:
-        raise fail("votes", "be a 2-D matrix (n_examples, n_members) with at least one entry", f"got shape {arr.shape}")
-    _no_missing(arr, "votes")
+        raise fail(name, "be a 2-D matrix of predictions (n_examples, n_members) with at least one entry",
+                   f"got shape {arr.shape}")
+    _no_missing(arr, name)
     return arr
 
 
