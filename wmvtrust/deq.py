@@ -17,6 +17,7 @@ examples that did not converge with Broyden's method and marks them.
 """
 
 import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -308,8 +309,9 @@ def broyden(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel"):
         denom = (dz * h_dg).sum(axis=1)
         ok = np.abs(denom) > 1e-12 * np.linalg.norm(dz, axis=1) * np.linalg.norm(h_dg, axis=1)
         ok &= np.isfinite(denom) & (denom != 0)
-        if ok.any():
-            h[ok] += (dz[ok] - h_dg[ok])[:, :, None] * dz_h[ok][:, None, :] / denom[ok][:, None, None]
+        if ok.any():  # a zero update where skipped: no masked copies of the (B, d, d) stack
+            step = np.where(ok[:, None], (dz - h_dg) / np.where(ok, denom, 1.0)[:, None], 0.0)
+            h += np.einsum("bi,bj->bij", step, np.where(ok[:, None], dz_h, 0.0))
         g = g_new
     return track.result()
 
@@ -617,12 +619,29 @@ def _solve_layer(params, X, z0, solver, max_iter, tol, stop_mode, fallback):
                         resolved)
 
 
-def _single_blas_thread():
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, found once (it takes milliseconds); None without it."""
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:  # optional: without it BLAS keeps its own thread count
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+        return None
+    return ThreadpoolController()
+
+
+def _single_blas_thread():
+    """A context with BLAS on one thread: the products here are small, and a second thread slows them down."""
+    controller = _blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
+def _one_blas_thread(method):
+    """Run ``method`` with BLAS on one thread (see ``_single_blas_thread``)."""
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        with _single_blas_thread():
+            return method(*args, **kwargs)
+    return wrapped
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -634,9 +653,9 @@ class DEQClassifier:
 
     Trained by Adam with cosine learning-rate decay, a global gradient-norm clip and an
     L2 penalty on ``W, U, V``; the forward pass solves for ``z*`` from zero, the backward
-    pass uses the chosen gradient mode. BLAS is limited to one thread during ``fit`` when
-    threadpoolctl is installed (tiny batched products run several times slower on more);
-    the same seed then gives bit-identical parameters.
+    pass uses the chosen gradient mode. BLAS is limited to one thread in ``fit`` and in every
+    solve when threadpoolctl is installed (tiny batched products run several times slower on
+    more; parallelise over members instead); the same seed gives bit-identical parameters.
 
     Parameters
     ----------
@@ -802,6 +821,7 @@ class DEQClassifier:
                        error=RuntimeError)
         return _check_matrix(X, "X", self.n_features_in_, "features, as in fit")
 
+    @_one_blas_thread
     def solve(self, X, *, z0=None, solver=None, max_iter=None, tol=None, fallback=True):
         """Equilibrium states of the inputs, with per-example convergence statistics.
 
@@ -906,6 +926,7 @@ class DEQClassifier:
         X = self._checked_input(X, "predict")
         return self.classes_[self.predict_proba(X, max_iter=max_iter, solver=solver, fallback=fallback).argmax(axis=1)]
 
+    @_one_blas_thread
     def path_independence(self, X, *, budget=None, start="swap", seed=0):
         """Asymptotic-alignment score per example: does the state forget where it started?
 
@@ -966,6 +987,7 @@ class DEQClassifier:
         cos = (reached * other).sum(axis=1) / np.where(norms > 0, norms, 1.0)
         return np.where(both_zero, 1.0, np.clip(cos, -1.0, 1.0))
 
+    @_one_blas_thread
     def jacobian_fro2(self, X):
         """``||J(z*)||_F²`` per example, in closed form at the solved equilibrium.
 
@@ -989,6 +1011,7 @@ class DEQClassifier:
         X = self._checked_input(X, "jacobian_fro2")
         return jacobian_fro2(self.params_, self.solve(X).z)
 
+    @_one_blas_thread
     def spectral_radius(self, X):
         """Spectral radius of ``J(z*) = diag(1 - z*²) W`` per example.
 
