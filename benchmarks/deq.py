@@ -33,8 +33,10 @@ Cases:
    w = 32 and 64, in seconds per epoch; targets from the team's research note:
    <= 0.25 s/epoch at width 32 and <= 0.5 s/epoch at width 64, on 2 cores. Every
    timed fit must give the same parameters as the first (fit is seeded).
-4. Ensemble voting: 9 simulated members (member i right with probability
-   ``a_i ~ U(0.9, 0.97)``, otherwise a uniformly drawn wrong digit; a signal drawn
+4. Ensemble voting: 9 simulated members that err together (member i right with
+   probability ``a_i ~ U(0.9, 0.97)``, otherwise a uniformly drawn wrong digit, except
+   on a hard 10% of examples where each is right with probability 0.3 and otherwise
+   votes the example's one shared wrong digit; a signal drawn
    from Beta(5, 2) when right and Beta(2, 5) when wrong; all from
    ``np.random.default_rng(0)``) on the validation and test images:
    ``TrustEnsemble().fit(votes_val, y_val)``, ``.predict_proba(votes_test)`` and
@@ -101,14 +103,20 @@ def digits_split():
     return X_train, X_val, X_test, y_train, y_val, y_test
 
 
+HARD_SHARE, HARD_ACCURACY = 0.1, 0.3  # members err together on hard examples
+
+
 def simulated_votes(y_val, y_test, n_labels):
     """Member accuracies, then (votes, signal) for validation and for test, from one seeded rng."""
     rng = np.random.default_rng(VOTE_SEED)
     accuracy = rng.uniform(0.9, 0.97, MEMBERS)
 
     def draw(y):
-        right = rng.random((y.size, MEMBERS)) < accuracy
+        hard = rng.random(y.size) < HARD_SHARE
+        right = rng.random((y.size, MEMBERS)) < np.where(hard[:, None], HARD_ACCURACY, accuracy)
         wrong = (y[:, None] + rng.integers(1, n_labels, (y.size, MEMBERS))) % n_labels  # uniform among the others
+        shared = (y + rng.integers(1, n_labels, y.size)) % n_labels  # on a hard example, the wrong digit they share
+        wrong = np.where(hard[:, None], shared[:, None], wrong)
         votes = np.where(right, y[:, None], wrong)
         signal = np.where(right, rng.beta(5.0, 2.0, right.shape), rng.beta(2.0, 5.0, right.shape))
         return votes, signal
