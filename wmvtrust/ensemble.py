@@ -79,8 +79,10 @@ class TrustEnsemble:
     signal : None, "confidence" or callable, optional
         With members: the per-example signal that trust is conditioned on;
         ``"confidence"`` is the largest predicted probability, a callable is called as
-        ``signal(member, X)`` and returns one value per example. None: one global trust
-        per member.
+        ``signal(member, X)`` and returns one value per example (for ``wmvtrust.deq``
+        members, e.g. ``lambda m, X: m.path_independence(X, budget=10)`` or
+        ``lambda m, X: -np.log(m.solve(X, fallback=False).rel_lowest)``). None: one
+        global trust per member.
     bins : int, default=4
         Quantile bins of each member's validation signal (fewer when quantiles coincide).
     prior : (float, float), default=(1, 1)
