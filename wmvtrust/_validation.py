@@ -189,3 +189,40 @@ def check_vote_matrix(votes):
         j, i = np.argwhere(bad)[0]
         raise fail("votes", "contain only +1, -1 and 0 (no vote)", f"votes[{j}, {i}] = {float(arr[j, i])!r}")
     return arr
+
+
+def check_real_matrix(x, name, n_columns=None, columns="columns"):
+    """A non-empty 2-D array of finite real numbers (with ``n_columns`` columns, if given), as float64."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf":
+        raise fail(name, "be an array of real numbers", f"got dtype {arr.dtype}", error=TypeError)
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise fail(name, "be two-dimensional with at least one row", f"got shape {arr.shape}",
+                   "Give one row per example; reshape a single example with x.reshape(1, -1).")
+    if n_columns is not None and arr.shape[1] != n_columns:
+        raise fail(name, f"have {n_columns} {columns}", f"got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        more = f" ({int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
+        raise fail(name, "be finite (no NaN or inf)", f"{name}[{i}, {j}] = {float(arr[i, j])!r}{more}")
+    return arr
+
+
+def check_fraction_upto_one(x, name):
+    """A real number in (0, 1]."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise fail(name, "be a real number in (0, 1]", f"got {x!r}", error=TypeError)
+    if not 0.0 < x <= 1.0:
+        raise fail(name, "lie in (0, 1]", f"got {name} = {float(x)!r}")
+    return float(x)
+
+
+def check_nonnegative_real(x, name):
+    """A finite real number >= 0."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise fail(name, "be a real number >= 0", f"got {x!r}", error=TypeError)
+    if not (np.isfinite(x) and x >= 0):
+        raise fail(name, "be a finite real number >= 0", f"got {name} = {float(x)!r}")
+    return float(x)

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_choice, check_positive_int, check_positive_real, check_rng, check_seed, fail
+from ._validation import (check_choice, check_fraction_upto_one, check_nonnegative_real, check_positive_int,
+                          check_positive_real, check_real_matrix, check_rng, check_seed, fail)
 
 SOLVERS = ("fixed_point", "anderson", "broyden")
 GRADIENTS = ("implicit", "phantom", "one_step")
@@ -77,47 +78,10 @@ class SolverResult:
 # validation
 
 
-def _check_matrix(x, name, n_columns=None, columns="columns"):
-    """A non-empty 2-D array of finite real numbers (with ``n_columns`` columns, if given), as float64."""
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "iuf":
-        raise fail(name, "be an array of real numbers", f"got dtype {arr.dtype}", error=TypeError)
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise fail(name, "be two-dimensional with at least one row", f"got shape {arr.shape}",
-                   "Give one row per example; reshape a single example with x.reshape(1, -1).")
-    if n_columns is not None and arr.shape[1] != n_columns:
-        raise fail(name, f"have {n_columns} {columns}", f"got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        more = f" ({int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
-        raise fail(name, "be finite (no NaN or inf)", f"{name}[{i}, {j}] = {float(arr[i, j])!r}{more}")
-    return arr
-
-
-def _check_fraction_closed(x, name):
-    """A real number in (0, 1]."""
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise fail(name, "be a real number in (0, 1]", f"got {x!r}", error=TypeError)
-    if not 0.0 < x <= 1.0:
-        raise fail(name, "lie in (0, 1]", f"got {name} = {float(x)!r}")
-    return float(x)
-
-
-def _check_nonnegative(x, name):
-    """A finite real number >= 0."""
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise fail(name, "be a real number >= 0", f"got {x!r}", error=TypeError)
-    if not (np.isfinite(x) and x >= 0):
-        raise fail(name, "be a finite real number >= 0", f"got {name} = {float(x)!r}")
-    return float(x)
-
-
 def _check_solver_args(f, z0, max_iter, tol, stop_mode):
     if not callable(f):
         raise fail("f", "be a callable mapping a (B, d) batch to (B, d)", f"got {type(f).__name__}", error=TypeError)
-    return (_check_matrix(z0, "z0"), check_positive_int(max_iter, "max_iter"), check_positive_real(tol, "tol"),
+    return (check_real_matrix(z0, "z0"), check_positive_int(max_iter, "max_iter"), check_positive_real(tol, "tol"),
             check_choice(stop_mode, "stop_mode", STOP_MODES))
 
 
@@ -185,7 +149,7 @@ def fixed_point_iter(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel", tau=1.0):
     ([2.0, 2.0], True, 27)
     """
     z, max_iter, tol, stop_mode = _check_solver_args(f, z0, max_iter, tol, stop_mode)
-    tau = _check_fraction_closed(tau, "tau")
+    tau = check_fraction_upto_one(tau, "tau")
     track = _Tracker(z, max_iter, tol, stop_mode)
     for _ in range(max_iter):
         fz = f(z)
@@ -236,7 +200,7 @@ def anderson(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel", m=5, lam=1e-3, be
     """
     z, max_iter, tol, stop_mode = _check_solver_args(f, z0, max_iter, tol, stop_mode)
     m, lam = check_positive_int(m, "m"), check_positive_real(lam, "lam")
-    beta = _check_fraction_closed(beta, "beta")
+    beta = check_fraction_upto_one(beta, "beta")
     b, d = z.shape
     xs, fs = np.zeros((b, m, d)), np.zeros((b, m, d))
     track = _Tracker(z, max_iter, tol, stop_mode)
@@ -439,7 +403,7 @@ def phantom_gradient(params, X, Z, *, steps=5, tau=0.8, activation="tanh"):
     1.75
     """
     act, slope, _ = _ACTIVATIONS[check_choice(activation, "activation", tuple(_ACTIVATIONS))]
-    steps, tau = check_positive_int(steps, "steps"), _check_fraction_closed(tau, "tau")
+    steps, tau = check_positive_int(steps, "steps"), check_fraction_upto_one(tau, "tau")
     states, slopes = [Z], []
     for _ in range(steps):
         y = act(states[-1] @ params["W"].T + X @ params["U"].T + params["b"])
@@ -727,13 +691,13 @@ class DEQClassifier:
         self.stop_mode = check_choice(stop_mode, "stop_mode", STOP_MODES)
         self.grad = check_choice(grad, "grad", GRADIENTS)
         self.phantom_steps = check_positive_int(phantom_steps, "phantom_steps")
-        self.tau = _check_fraction_closed(tau, "tau")
-        self.jac_weight = _check_nonnegative(jac_weight, "jac_weight")
+        self.tau = check_fraction_upto_one(tau, "tau")
+        self.jac_weight = check_nonnegative_real(jac_weight, "jac_weight")
         self.jac_estimator = check_choice(jac_estimator, "jac_estimator", JAC_ESTIMATORS)
         self.epochs = check_positive_int(epochs, "epochs")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.lr = check_positive_real(lr, "lr")
-        self.weight_decay = _check_nonnegative(weight_decay, "weight_decay")
+        self.weight_decay = check_nonnegative_real(weight_decay, "weight_decay")
         self.clip = check_positive_real(clip, "clip")
         self.init_scale = check_positive_real(init_scale, "init_scale")
         self.seed = check_seed(seed)
@@ -763,7 +727,7 @@ class DEQClassifier:
         >>> clf.params_["W"].shape, clf.n_features_in_, len(clf.history_)
         ((3, 3), 1, 2)
         """
-        X = _check_matrix(X, "X")
+        X = check_real_matrix(X, "X")
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
             raise fail("X and y", "have the same length, one label per row of X",
@@ -819,7 +783,7 @@ class DEQClassifier:
         if not hasattr(self, "params_"):
             raise fail("DEQClassifier", f"be fitted before {method}", "params_ is not set", "Call fit(X, y) first.",
                        error=RuntimeError)
-        return _check_matrix(X, "X", self.n_features_in_, "features, as in fit")
+        return check_real_matrix(X, "X", self.n_features_in_, "features, as in fit")
 
     @_one_blas_thread
     def solve(self, X, *, z0=None, solver=None, max_iter=None, tol=None, fallback=True):
@@ -857,7 +821,7 @@ class DEQClassifier:
         """
         X = self._checked_input(X, "solve")
         shape = (len(X), self.width)
-        z0 = np.zeros(shape) if z0 is None else _check_matrix(z0, "z0")
+        z0 = np.zeros(shape) if z0 is None else check_real_matrix(z0, "z0")
         if z0.shape != shape:
             raise fail("z0", f"have shape {shape}, one state of width {self.width} per row of X",
                        f"got shape {z0.shape}")
