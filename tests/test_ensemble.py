@@ -396,6 +396,30 @@ def test_with_a_hard_class_independence_overstates_and_the_latent_belief_does_no
     assert abs(record[0]) <= 3 * record[1]
 
 
+def test_when_errors_share_a_wrong_label_the_distractor_belief_is_calibrated():
+    """A hard fifth of the examples on which members are right w.p. 0.3 and otherwise vote one wrong label shared
+    by the example (proofs/soc_latent_class.md, (f)). Over 20 ensembles (L = 5, 1000 validation and 1000 held-out
+    examples), the symmetric latent-class belief is far above the realised accuracy and the distractor belief is
+    within 3 standard errors of it; with two labels the distractor belief is not defined (it is the latent one)."""
+    gaps = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 5, 2000)
+        hard = rng.random(2000) < 0.2
+        right = rng.random((2000, 5)) < np.where(hard[:, None], 0.3, rng.uniform(0.8, 0.95, 5))
+        shared = (y + rng.integers(1, 5, 2000)) % 5
+        scattered = (y[:, None] + rng.integers(1, 5, (2000, 5))) % 5
+        votes = np.where(right, y[:, None], np.where(hard[:, None], shared[:, None], scattered))
+        b = wt.TrustEnsemble(seed=seed).fit(votes[:1000], y[:1000]).belief(votes[1000:], y[1000:])
+        gaps.append([b.latent - b.realised, b.latent_distractor - b.realised])
+    gaps = np.array(gaps)
+    mean, stderr = gaps.mean(axis=0), gaps.std(axis=0, ddof=1) / np.sqrt(len(gaps))
+    assert mean[0] > 10 * stderr[0] and mean[0] > 0.03
+    assert abs(mean[1]) <= 3 * stderr[1]
+    votes, y = simulate(0, 400, n_labels=2)
+    assert wt.TrustEnsemble().fit(votes[:200], y[:200]).belief(votes[200:], y[200:]).latent_distractor is None
+
+
 def test_with_independent_members_the_independence_belief_is_calibrated():
     """The control: no hard class. Independence belief minus realised within 3 standard errors of zero over
     40 ensembles; with one latent class the latent belief is the independence belief."""

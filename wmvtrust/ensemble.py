@@ -20,6 +20,10 @@ What the ensemble may believe about its own accuracy (``TrustEnsemble.belief``):
   in expectation to ``latent`` for two labels, and for more labels the worst case
   over how wrong votes split (a lower bound when every weight is positive), so
   ``latent_agree`` and ``latent`` bracket the model's accuracy;
+- ``latent_distractor`` (more than two labels): the latent class in which the members
+  who err lean towards one shared wrong label per example, with a pull ``rho`` per class
+  fitted by EM (proofs/soc_latent_class.md, (f)); ``rho = 0`` is ``latent``, ``rho -> 1``
+  approaches ``latent_agree``;
 - ``record``: the rule's own cross-fitted accuracy on validation, a Beta posterior
   mean that needs no independence at all.
 """
@@ -31,7 +35,8 @@ import pandas as pd
 
 from ._validation import check_beta_prior, check_fraction, check_positive_int, check_rng, fail
 from .accuracy import accuracy
-from .crowd import EmpiricalBelief, Votes, _decide, _plain, latent_class_em, latent_class_posterior, posterior, symmetric_weights
+from .crowd import (EmpiricalBelief, Votes, _decide, _plain, distractor_em, distractor_posterior, latent_class_em,
+                    latent_class_posterior, posterior, symmetric_weights)
 from .stability import believed_accuracy
 from .trust import BetaTrust
 
@@ -241,11 +246,17 @@ class TrustEnsemble:
         v_codes, v_truth, _ = self._validation
         right = (v_codes == v_truth[:, None]).ravel()
         task, member = np.repeat(np.arange(v_codes.shape[0]), v_codes.shape[1]), _worker(v_codes.shape, None, 1)
-        t, weights, _ = latent_class_em(task, member, right, v_codes.shape[1],
-                                        check_positive_int(latent_classes, "latent_classes"), max(n_labels, 2), prior,
+        latent_classes = check_positive_int(latent_classes, "latent_classes")
+        t, weights, _ = latent_class_em(task, member, right, v_codes.shape[1], latent_classes, max(n_labels, 2), prior,
                                         1000, 1e-9, check_rng(self.seed))
-        latent = latent_class_posterior(_encode(codes, _worker(codes.shape, None, 1), codes.shape[1], n_labels), t,
-                                        weights, max(n_labels, 2))
+        by_member = _encode(codes, _worker(codes.shape, None, 1), codes.shape[1], n_labels)
+        latent = latent_class_posterior(by_member, t, weights, max(n_labels, 2))
+        distractor = None
+        if n_labels > 2:  # with two labels the distractor is the other label: the model above
+            t_c, rho, weights_c, _ = distractor_em(task, member, v_codes.ravel(), v_truth, v_codes.shape[1],
+                                                   latent_classes, n_labels, prior, 2000, 1e-6,
+                                                   check_rng(self.seed))
+            distractor = float(distractor_posterior(by_member, t_c, rho, weights_c, n_labels)[rows, decision].mean())
         realised = EmpiricalBelief.of(decision == truth, 0.0, check_fraction(confidence, "confidence"))
         theorem1 = latent_agree = None
         if values is None:  # one weight per member: the exact binary kernels apply
@@ -255,7 +266,7 @@ class TrustEnsemble:
                 theorem1 = believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value
         return EnsembleBelief(realised.accuracy, float(realised.ci_low), float(realised.ci_high), codes.shape[0],
                               confidence, float(probas[rows, decision].mean()), float(latent[rows, decision].mean()),
-                              latent_agree, self._record_belief(folds, prior), theorem1)
+                              latent_agree, distractor, self._record_belief(folds, prior), theorem1)
 
     def _record_belief(self, folds, prior):
         """Beta posterior mean of the rule's accuracy on validation, trust learned on the other folds."""
@@ -326,6 +337,7 @@ class EnsembleBelief:
     independent: float  # mean P(decision right | votes), members independent given their bins
     latent: float  # the same, conditionally independent given a latent difficulty class
     latent_agree: float | None  # sum_d pi_d A(t_d, w) by the exact kernels (global trust only)
+    latent_distractor: float | None  # mean P(decision right | votes), latent class with a shared distractor (L > 2)
     record: float  # cross-fitted validation accuracy of the rule (Beta posterior mean)
     theorem1: float | None  # A(t, w(t)) by the exact kernels: two labels, global trust only
 
@@ -336,16 +348,16 @@ class EnsembleBelief:
         -------
         dict
             ``{"independent": ..., "latent": ..., "record": ...}`` and ``"latent_agree"``,
-            ``"theorem1"`` when defined.
+            ``"latent_distractor"``, ``"theorem1"`` when defined.
 
         Examples
         --------
-        >>> b = EnsembleBelief(0.9, 0.85, 0.94, 200, 0.95, 0.999, 0.91, None, 0.88, None)
+        >>> b = EnsembleBelief(0.9, 0.85, 0.94, 200, 0.95, 0.999, 0.91, None, None, 0.88, None)
         >>> {k: round(v, 3) for k, v in b.errors().items()}
         {'independent': 0.099, 'latent': 0.01, 'record': -0.02}
         """
         models = {"independent": self.independent, "latent": self.latent, "latent_agree": self.latent_agree,
-                  "record": self.record, "theorem1": self.theorem1}
+                  "latent_distractor": self.latent_distractor, "record": self.record, "theorem1": self.theorem1}
         return {name: value - self.realised for name, value in models.items() if value is not None}
 
 

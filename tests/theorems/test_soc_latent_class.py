@@ -11,15 +11,14 @@ import math
 from fractions import Fraction
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wmvtrust as wt
-from wmvtrust.crowd import Votes, latent_class_posterior, posterior, symmetric_weights
-
-ONE = Fraction(1)
+from latent_enumeration import (ONE, accuracy, all_profiles, bayes_posterior, belief, binary_accuracy, profiles, rule_coin,
+                                rule_lowest)
+from wmvtrust.crowd import latent_class_posterior, posterior, symmetric_weights
 
 
 # ---------------------------------------------------------------- the model, by enumeration
@@ -30,48 +29,11 @@ def likelihood(vote, truth, p, n_labels):
     return p if vote == truth else (1 - p) / (n_labels - 1)
 
 
-def profiles(n_members, n_labels):
-    return list(itertools.product(range(n_labels), repeat=n_members))
-
-
 def joint(pi, p, n_labels):
     """{v: [P(Y = y, V = v) for each y]}: the sum over every class d of pi_d (1/L) prod_i lik(v_i | y, p_id)."""
     return {v: [sum(pi[d] * math.prod(likelihood(v[i], y, p[i][d], n_labels) for i in range(len(p)))
                     for d in range(len(pi))) / n_labels for y in range(n_labels)]
             for v in profiles(len(p), n_labels)}
-
-
-def bayes_posterior(table):
-    """{v: [P(Y = y | V = v)]} by the definition P(y, v) / P(v)."""
-    return {v: [x / sum(row) for x in row] for v, row in table.items()}
-
-
-def plurality(v, w, n_labels):
-    """Labels tied for the highest weighted score sum_{i: v_i = k} w_i (exact: rational weights)."""
-    score = [sum((wi for vi, wi in zip(v, w) if vi == k), Fraction(0)) for k in range(n_labels)]
-    return [k for k in range(n_labels) if score[k] == max(score)]
-
-
-def rule_lowest(v, w, n_labels):
-    """Deterministic weighted plurality: the smallest of the tied labels. {label: probability}."""
-    return {plurality(v, w, n_labels)[0]: ONE}
-
-
-def rule_coin(v, w, n_labels):
-    """Randomised weighted plurality: a fair choice among the tied labels."""
-    tied = plurality(v, w, n_labels)
-    return {k: Fraction(1, len(tied)) for k in tied}
-
-
-def accuracy(table, rule):
-    """P(delta(V) = Y) = sum over (y, v) of P(y, v) delta(y | v)."""
-    return sum((row[y] * prob for v, row in table.items() for y, prob in rule(v).items()), Fraction(0))
-
-
-def belief(table, q, rule):
-    """E_V[sum_y q(V)_y delta(y | V)]: the mean posterior probability of the decision, V from the model."""
-    return sum((sum(row) * q[v][y] * prob for v, row in table.items() for y, prob in rule(v).items()),
-               Fraction(0))
 
 
 # ---------------------------------------------------------------- the library, one task per profile
@@ -81,14 +43,6 @@ def library_posterior(pi, p, n_labels):
     """wmvtrust.crowd.latent_class_posterior on every profile (rows in the order of profiles())."""
     data = all_profiles(len(p), n_labels)
     return latent_class_posterior(data, np.array(p, dtype=float), np.array(pi, dtype=float), n_labels)
-
-
-def all_profiles(n_members, n_labels):
-    """A Votes table with one task per vote profile, workers = members, labels = range(L)."""
-    v = np.array(profiles(n_members, n_labels)).reshape(-1, n_members)
-    n = v.shape[0]
-    return Votes(pd.RangeIndex(n), pd.RangeIndex(n_members), pd.RangeIndex(n_labels),
-                 np.repeat(np.arange(n), n_members), np.tile(np.arange(n_members), n), v.ravel())
 
 
 # ---------------------------------------------------------------- strategies
@@ -367,16 +321,6 @@ def test_worked_example():
 
 
 # ---------------------------------------------------------------- (e) the errors-agreeing belief
-
-
-def binary_accuracy(p, w):
-    """A(p, w) = P(sum_i w_i (2 C_i - 1) > 0) + P(= 0) / 2 with C_i ~ Bernoulli(p_i) independent, by enumeration."""
-    total = Fraction(0)
-    for c in itertools.product((0, 1), repeat=len(p)):
-        prob = math.prod((pi if ci else 1 - pi for pi, ci in zip(p, c)), start=ONE)
-        s = sum((wi if ci else -wi for wi, ci in zip(w, c)), Fraction(0))
-        total += prob * (1 if s > 0 else Fraction(1, 2) if s == 0 else 0)
-    return total
 
 
 @settings(max_examples=60)
