@@ -323,7 +323,7 @@ def ensemble(y_val, y_test, repeat, python_repeat):
         rows += [Row(case, f"TrustEnsemble(bins={BINS}).fit(votes_val, y_val)", fmt_time(t_fit)),
                  Row(case, "predict_proba(votes_test)", fmt_time(t_proba), baseline, fmt_time(t_base),
                      fmt_ratio(t_base / t_proba)),
-                 Row(case, "belief(votes_test, y_test): latent-class EM, 5-fold record", fmt_time(t_belief))]
+                 Row(case, "belief(votes_test, y_test): latent-class and distractor EM, 5-fold record", fmt_time(t_belief))]
     return rows
 
 
