@@ -1,5 +1,6 @@
 """What every benchmark script shares: timing, number formats and the one markdown table they print."""
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -53,6 +54,16 @@ def print_table(rows):
         result = "info" if r.passed is None else ("PASS" if r.passed else "FAIL")
         print(f"| {r.case} | {r.timed} | {r.median} | {r.baseline} | {r.baseline_median} | {r.ratio} "
               f"| {r.target} | {result} |")
+
+
+def run_cases(cases):
+    """The rows of every ``(name, case)``, printing the load average around each: the machine may be shared."""
+    rows = []
+    for name, case in cases:
+        load = os.getloadavg()[0]
+        rows += case()
+        print(f"load average during {name}: {load:.2f} -> {os.getloadavg()[0]:.2f}")
+    return rows
 
 
 def targets_met(rows):

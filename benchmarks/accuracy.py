@@ -25,7 +25,7 @@ import numba
 import numpy as np
 
 import wmvtrust as wt
-from _table import Row, fmt_ratio, fmt_time, median_time, print_table, targets_met
+from _table import Row, fmt_ratio, fmt_time, median_time, print_table, run_cases, targets_met
 
 EXACT_TOL = 1e-12  # the baselines must agree with the library to this
 MC_TRIALS = 10**7
@@ -267,11 +267,7 @@ def main(argv=None):
              ("exact, n = 40-50", lambda: exact_mitm(repeat, args.quick)),
              ("majority", lambda: majority(repeat, args.quick)),
              ("Monte Carlo", lambda: monte_carlo(repeat)))
-    rows = []
-    for name, case in cases:  # the machine may be shared: the load average says how quiet it was
-        load = os.getloadavg()[0]
-        rows += case()
-        print(f"load average during {name}: {load:.2f} -> {os.getloadavg()[0]:.2f}")
+    rows = run_cases(cases)
 
     print(f"\nMedian of at least k = {repeat} calls (more until 0.2 s) after one warm-up call "
           f"(plain Python: k = {python_repeat}); "

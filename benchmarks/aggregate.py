@@ -54,7 +54,7 @@ import pandas as pd
 import scipy
 
 import wmvtrust as wt
-from _table import Row, fmt_ratio, fmt_time, median_time, print_table, targets_met
+from _table import Row, fmt_ratio, fmt_time, median_time, print_table, run_cases, targets_met
 from wmvtrust.crowd import read_votes
 
 N_TASKS = 200_000
@@ -299,12 +299,8 @@ def main(argv=None):
               f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}")
     print()
 
-    rows = []
-    for name, case in (("given trust", lambda: given_trust(votes, trust, truth, repeat)),
-                       ("EM", lambda: em(votes, truth, n_iter, repeat, crowdkit))):
-        load = os.getloadavg()[0]
-        rows += case()
-        print(f"load average during {name}: {load:.2f} -> {os.getloadavg()[0]:.2f}")
+    rows = run_cases((("given trust", lambda: given_trust(votes, trust, truth, repeat)),
+                      ("EM", lambda: em(votes, truth, n_iter, repeat, crowdkit))))
 
     print(f"\nMedian of k = {repeat} calls after one warm-up call (crowd-kit: warm-up on the first "
           f"{CK_WARMUP_ROWS:,} rows; OneCoinDawidSkene: k = 1); load average = {os.getloadavg()[0]:.2f} at end."

@@ -69,7 +69,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import wmvtrust as wt
-from _table import Row, fmt_ratio, fmt_time, median_time, print_table, targets_met
+from _table import Row, fmt_ratio, fmt_time, median_time, print_table, run_cases, targets_met
 from wmvtrust.deq import DEQClassifier, loss_and_gradient
 from wmvtrust.ensemble import TrustEnsemble
 
@@ -368,11 +368,7 @@ def main(argv=None):
              ("implicit gradient", lambda: gradient(model, X_train, y_train, repeat, python_repeat)),
              ("training", lambda: training(X_train, y_train, X_test, y_test, model, repeat)),
              ("ensemble", lambda: ensemble(y_val, y_test, repeat, python_repeat)))
-    rows = []
-    for name, case in cases:  # the machine may be shared: the load average says how quiet it was
-        load = os.getloadavg()[0]
-        rows += case()
-        print(f"load average during {name}: {load:.2f} -> {os.getloadavg()[0]:.2f}")
+    rows = run_cases(cases)
 
     print(f"\nMedian of at least k = {repeat} calls (more until 0.2 s; fits: k = {repeat}) after one warm-up call "
           f"(scipy and plain-Python baselines: at least k = {python_repeat}); ratio = baseline / wmvtrust; "

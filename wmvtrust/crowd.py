@@ -807,9 +807,7 @@ def distractor_em(task, worker, label, truth, n_workers, n_classes, n_labels, pr
     for n_iter in range(1, max_iter + 1):
         # E-step: ln pi_d P(v_j | y_j, c, d) = ln pi_d + sum_i e_id + S_d[y_j] + T_d[c] for c != y_j, where
         # S_d[y_j] sums a_id - e_id over the right votes and T_d[c] sums b_id - e_id over the wrong votes for c
-        spread = np.log((1 - t) * (1 - rho) / (n_labels - 1))
-        to_truth = np.log(t) - spread
-        to_distractor = np.log((1 - t) * (rho + (1 - rho) / (n_labels - 1))) - spread
+        spread, to_truth, to_distractor = _distractor_logs(t, rho, n_labels)
         base = np.stack([np.bincount(task, weights=spread[worker, d], minlength=n_tasks)
                          + np.bincount(right_task, weights=to_truth[right_worker, d], minlength=n_tasks)
                          for d in classes], axis=1)
@@ -872,6 +870,13 @@ def distractor_posterior(data, trust, rho, class_weights, n_labels):
     return _softmax(special.logsumexp(joint, axis=1)[:, :k])  # ln P(y, v) + ln L, summed over the classes
 
 
+def _distractor_logs(trust, rho, n_labels):
+    """Per worker and class: ``e``, ``a - e`` and ``b - e`` of the separable log-likelihood (see ``_distractor_terms``)."""
+    spread = np.log((1 - trust) * (1 - rho) / (n_labels - 1))
+    return (spread, np.log(trust) - spread,
+            np.log((1 - trust) * (rho + (1 - rho) / (n_labels - 1))) - spread)
+
+
 def _distractor_terms(task, worker, label, n_tasks, trust, rho, n_labels):
     """The separable log-likelihood: per task and class ``sum_i e_id``, per task, class and label ``S_d``, ``T_d``.
 
@@ -879,9 +884,7 @@ def _distractor_terms(task, worker, label, n_tasks, trust, rho, n_labels):
     ``S_d[l]`` sums ``a - e`` and ``T_d[l]`` sums ``b - e`` over the votes for ``l``. Shapes
     ``(n_tasks, K)``, ``(n_tasks, K, n_labels)`` twice.
     """
-    spread = np.log((1 - trust) * (1 - rho) / (n_labels - 1))
-    right = np.log(trust) - spread
-    via = np.log((1 - trust) * (rho + (1 - rho) / (n_labels - 1))) - spread
+    spread, right, via = _distractor_logs(trust, rho, n_labels)
     flat, size = task * n_labels + label, n_tasks * n_labels
 
     def per_label(x):
