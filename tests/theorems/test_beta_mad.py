@@ -20,13 +20,14 @@ shape = st.floats(0.2, 500.0)
 def beta_expectation(f, a, b, lo, hi):
     """int_lo^hi f(p) Beta(a, b) density dp, by adaptive quadrature.
 
-    A density factor p^(a-1) (a < 1, at lo = 0) or (1 - p)^(b-1) (b < 1, at hi = 1) is infinite at the
-    endpoint; it is then handed to QUADPACK's algebraic weight (QAWS), which integrates it exactly, and
-    ``f`` times the rest of the density is integrated as a smooth function.
+    A density factor p^(a-1) (a < 2, at lo = 0) or (1 - p)^(b-1) (b < 2, at hi = 1) is infinite at the
+    endpoint or has an infinite derivative there (a cusp that adaptive quadrature cannot resolve to 1e-13,
+    e.g. b = 1.03); it is then handed to QUADPACK's algebraic weight (QAWS), which integrates it exactly,
+    and ``f`` times the rest of the density is integrated as a smooth function.
     """
     if hi <= lo:
         return 0.0
-    weight_lo, weight_hi = a < 1 and lo == 0.0, b < 1 and hi == 1.0
+    weight_lo, weight_hi = a < 2 and lo == 0.0, b < 2 and hi == 1.0
     log_norm = special.betaln(a, b)
 
     def integrand(p):
