@@ -248,7 +248,7 @@ def test_duplicates_keep_the_chosen_vote(keep, t1_vote):
     assert model.labels_["t1"] == t1_vote
     assert set(model.labels_.index) == {"t1", "t2", "t3"}
     votes = wt.read_votes(DUPLICATED, duplicates=keep)
-    assert votes.task.size == 4  # one of the two (t1, a) votes is gone
+    assert votes.codes.task.size == 4  # one of the two (t1, a) votes is gone
 
 
 @pytest.mark.parametrize("keep", ["first", "last"])

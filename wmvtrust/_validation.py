@@ -226,3 +226,8 @@ def check_nonnegative_real(x, name):
     if not (np.isfinite(x) and x >= 0):
         raise fail(name, "be a finite real number >= 0", f"got {name} = {float(x)!r}")
     return float(x)
+
+
+def plain(x):
+    """A numpy scalar as the Python value it holds, for messages (NumPy 2 prints np.int64(7) otherwise)."""
+    return x.item() if isinstance(x, np.generic) else x

@@ -33,10 +33,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._validation import check_beta_prior, check_fraction, check_positive_int, check_rng, fail
+from ._validation import check_beta_prior, check_fraction, check_positive_int, check_rng, fail, plain
 from .accuracy import accuracy
-from .crowd import (EmpiricalBelief, Votes, _decide, _plain, distractor_em, distractor_posterior, latent_class_em,
-                    latent_class_posterior, posterior, symmetric_weights)
+from .crowd.beliefs import EmpiricalBelief
+from .crowd.codes import Codes
+from .crowd.latent import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
+from .crowd.models import most_probable, posterior, symmetric_weights
 from .stability import believed_accuracy
 from .trust import BetaTrust
 
@@ -68,7 +70,7 @@ def plurality_vote(votes, *, seed=0):
     codes = codes.reshape(votes.shape)
     counts = np.zeros((votes.shape[0], labels.size))
     np.add.at(counts, (np.arange(votes.shape[0])[:, None], codes), 1.0)
-    return labels[_decide(counts, "coin", check_rng(seed))]
+    return labels[most_probable(counts, "coin", check_rng(seed))]
 
 
 class TrustEnsemble:
@@ -191,7 +193,7 @@ class TrustEnsemble:
         ndarray of shape (n_examples,)
         """
         probas = self.predict_proba(X, signal=signal)  # checks first that the ensemble is fitted
-        return self.labels_[_decide(probas, "coin", check_rng(self.seed))]
+        return self.labels_[most_probable(probas, "coin", check_rng(self.seed))]
 
     def belief(self, X, y, *, signal=None, latent_classes=2, folds=5, confidence=0.95):
         """Believed accuracy under each model beside the accuracy realised on ``(X, y)``.
@@ -236,11 +238,11 @@ class TrustEnsemble:
         _no_missing(y, "y")
         unknown = ~np.isin(y, self.labels_)
         if unknown.any():
-            raise fail("y", "use the labels seen at fit", f"y[{int(unknown.argmax())}] = {_plain(y[unknown.argmax()])!r}")
+            raise fail("y", "use the labels seen at fit", f"y[{int(unknown.argmax())}] = {plain(y[unknown.argmax()])!r}")
         truth = np.searchsorted(self.labels_, y)
         n_labels = self.labels_.size
         probas = _posterior(codes, _bin_index(values, self.edges_), self._alpha, self._beta, n_labels)
-        decision = _decide(probas, "coin", check_rng(self.seed))
+        decision = most_probable(probas, "coin", check_rng(self.seed))
         rows = np.arange(codes.shape[0])
         prior = check_beta_prior(self.prior)
         v_codes, v_truth, _ = self._validation
@@ -249,7 +251,7 @@ class TrustEnsemble:
         latent_classes = check_positive_int(latent_classes, "latent_classes")
         t, weights, _ = latent_class_em(task, member, right, v_codes.shape[1], latent_classes, max(n_labels, 2), prior,
                                         1000, 1e-9, check_rng(self.seed))
-        by_member = _encode(codes, _worker(codes.shape, None, 1), codes.shape[1], n_labels)
+        by_member = Codes.dense(codes, n_labels)
         latent = latent_class_posterior(by_member, t, weights, max(n_labels, 2))
         distractor = None
         if n_labels > 2:  # with two labels the distractor is the other label: the model above
@@ -282,7 +284,7 @@ class TrustEnsemble:
             alpha, beta = _record(codes[train], truth[train], _bin_index(part, edges), self.bins, prior)
             probas = _posterior(codes[held], _bin_index(None if values is None else values[held], edges), alpha, beta,
                                 self.labels_.size)
-            right += int((_decide(probas, "coin", check_rng(self.seed)) == truth[held]).sum())
+            right += int((most_probable(probas, "coin", check_rng(self.seed)) == truth[held]).sum())
         return (prior[0] + right) / (prior[0] + prior[1] + codes.shape[0])
 
     def _inputs(self, X, signal):
@@ -321,7 +323,7 @@ class TrustEnsemble:
         unknown = ~np.isin(votes, self.labels_)
         if unknown.any():
             i, j = np.unravel_index(unknown.argmax(), votes.shape)
-            raise fail("X", "use the labels seen at fit", f"prediction [{i}, {j}] = {_plain(votes[i, j])!r}")
+            raise fail("X", "use the labels seen at fit", f"prediction [{i}, {j}] = {plain(votes[i, j])!r}")
         return np.searchsorted(self.labels_, votes), values
 
 
@@ -423,15 +425,8 @@ def _worker(shape, bin_index, n_bins):
     return member if bin_index is None else member * n_bins + bin_index.ravel()
 
 
-def _encode(codes, worker, n_workers, n_labels):
-    """A vote matrix as encoded votes for the crowd posterior: one task per example."""
-    n, m = codes.shape
-    return Votes(pd.RangeIndex(n), pd.RangeIndex(n_workers), pd.RangeIndex(n_labels), np.repeat(np.arange(n), m),
-                 worker, codes.ravel())
-
-
 def _posterior(codes, bin_index, alpha, beta, n_labels):
     """P(truth = each label | votes) with each vote weighted by its member's (bin's) trust."""
     t = (alpha / (alpha + beta)).ravel()
-    data = _encode(codes, _worker(codes.shape, bin_index, alpha.shape[1]), t.size, n_labels)
+    data = Codes.dense(codes, n_labels, worker=_worker(codes.shape, bin_index, alpha.shape[1]), n_workers=t.size)
     return posterior(data, symmetric_weights(t, max(n_labels, 2)), np.zeros(n_labels))

@@ -7,12 +7,12 @@ not vote on a task.
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
 from ._validation import (check_beta_prior, check_counts, check_positive_int, check_positive_real, check_same_length,
                           check_vote_matrix, fail)
-from .crowd import Votes, one_coin_em
+from .crowd.codes import Codes
+from .crowd.models import one_coin_em
 from .trust import BetaTrust
 from .voting import log_odds_weights
 
@@ -118,9 +118,8 @@ def trust_em(votes, prior=(1, 1), *, max_iter=1000, tol=1e-9):
     prior = check_beta_prior(prior)
     max_iter, tol = check_positive_int(max_iter, "max_iter"), check_positive_real(tol, "tol")
     task, worker = np.nonzero(x)
-    data = Votes(pd.RangeIndex(x.shape[0]), pd.RangeIndex(x.shape[1]), pd.Index([-1.0, 1.0]),
-                 task, worker, (x[task, worker] > 0).astype(np.int64))
-    fit = one_coin_em(data, prior, 2, max_iter, tol)
+    codes = Codes(task, worker, (x[task, worker] > 0).astype(np.int64), x.shape[0], x.shape[1], 2)
+    fit = one_coin_em(codes, prior, 2, max_iter, tol)
     return EMTrust(BetaTrust(fit.alpha, fit.beta), fit.probas[:, 1], float(np.exp(fit.log_prior[1])), fit.n_iter,
                    fit.converged)
 

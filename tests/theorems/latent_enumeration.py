@@ -1,6 +1,6 @@
 """Exact enumeration shared by the latent-class theorem tests: vote profiles, weighted plurality, accuracy, belief.
 
-Everything is in fractions.Fraction; nothing comes from the library except the ``Votes`` container
+Everything is in fractions.Fraction; nothing comes from the library except the ``Codes`` container
 that carries every profile to it.
 """
 
@@ -9,9 +9,8 @@ import math
 from fractions import Fraction
 
 import numpy as np
-import pandas as pd
 
-from wmvtrust.crowd import Votes
+from wmvtrust.crowd import Codes
 
 ONE = Fraction(1)
 
@@ -64,13 +63,11 @@ def binary_accuracy(p, w):
 
 
 def all_profiles(n_members, n_labels):
-    """A Votes table with one task per vote profile, workers = members, labels = range(L)."""
+    """Codes with one task per vote profile, workers = members, labels = range(L)."""
     v = np.array(profiles(n_members, n_labels)).reshape(-1, n_members)
     return vote_table(v, n_labels)
 
 
 def vote_table(v, n_labels):
-    """A Votes table from an (n_tasks, n_members) matrix of label codes: every member votes on every task."""
-    n, m = v.shape
-    return Votes(pd.RangeIndex(n), pd.RangeIndex(m), pd.RangeIndex(n_labels), np.repeat(np.arange(n), m),
-                 np.tile(np.arange(m), n), v.ravel())
+    """Codes of an (n_tasks, n_members) matrix of label codes: every member votes on every task."""
+    return Codes.dense(v, n_labels)

@@ -20,7 +20,7 @@ from scipy import special
 import wmvtrust as wt
 from latent_enumeration import (ONE, accuracy, all_profiles, bayes_posterior, belief, binary_accuracy, profiles, rule_coin,
                                 rule_lowest, vote_table)
-from wmvtrust.crowd import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
+from wmvtrust.crowd.latent import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
 
 
 # ---------------------------------------------------------------- the model, by enumeration
@@ -135,7 +135,7 @@ def test_no_pull_and_two_labels_are_the_symmetric_latent_class_model(model):
 
 
 def test_a_pull_changes_the_posterior_and_labels_nobody_voted_still_distract():
-    """rho > 0 with L > 2 is another model; a Votes table with fewer labels than n_labels counts the others as C.
+    """rho > 0 with L > 2 is another model; codes with fewer labels than n_labels count the others as C.
 
     The reference is a direct masked sum in logs over an (n, L, L) array, restricted to the labels of the table and
     renormalised (the posterior given that the truth is one of them).

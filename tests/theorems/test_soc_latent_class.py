@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 import wmvtrust as wt
 from latent_enumeration import (ONE, accuracy, all_profiles, bayes_posterior, belief, binary_accuracy, profiles, rule_coin,
                                 rule_lowest)
-from wmvtrust.crowd import latent_class_posterior, posterior, symmetric_weights
+from wmvtrust.crowd.latent import latent_class_posterior
+from wmvtrust.crowd.models import posterior, symmetric_weights
 
 
 # ---------------------------------------------------------------- the model, by enumeration

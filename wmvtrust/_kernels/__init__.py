@@ -9,7 +9,9 @@ from .mitm import accuracy_mitm, accuracy_mitm_serial
 from .montecarlo import accuracy_mc, thresholds
 from .rows import accuracy_rows
 from .sensitivity import any_decision_moves, min_abs_sum
-from .votes import expected_right, factorize_ints, label_scores, repeated_votes
+from .votes import (confusion_em_step, expected_right, factorize_ints, group_by_task, label_scores, repeated_votes,
+                    symmetric_em_step)
 
-__all__ = ["expected_right", "factorize_ints", "label_scores", "repeated_votes", "any_decision_moves", "min_abs_sum", "accuracy_enumerate", "accuracy_mc", "accuracy_mitm", "accuracy_mitm_serial", "accuracy_rows", "lattice_accuracy",
+__all__ = ["confusion_em_step", "expected_right", "factorize_ints", "group_by_task", "label_scores", "repeated_votes",
+           "symmetric_em_step", "any_decision_moves", "min_abs_sum", "accuracy_enumerate", "accuracy_mc", "accuracy_mitm", "accuracy_mitm_serial", "accuracy_rows", "lattice_accuracy",
            "lattice_interval", "lattice_pmf", "lattice_pmf_ranges", "lattice_step", "thresholds"]

@@ -1,4 +1,4 @@
-"""Kernels over vote tables: duplicate detection and the one-coin posterior passes."""
+"""Kernels over vote tables: duplicate detection, grouping by task and the fused EM passes."""
 
 import numba as nb
 import numpy as np
@@ -89,3 +89,78 @@ def factorize_ints(values, lowest, span):
             n += 1
         codes[i] = lookup[slot]
     return codes, uniques[:n]
+
+
+@nb.njit(cache=True)
+def group_by_task(task, n_tasks):
+    """(starts, order): the votes of task j are ``order[starts[j]:starts[j + 1]]``, in their input order."""
+    start = _task_starts(task, n_tasks)
+    order = np.empty(task.shape[0], np.int64)
+    fill = start[:-1].copy()
+    for i in range(task.shape[0]):
+        order[fill[task[i]]] = i
+        fill[task[i]] += 1
+    return start, order
+
+
+@nb.njit(cache=True)
+def _finish_task(score, truth, probas, j):
+    """Softmax of one task's log scores into ``probas[j]`` (one-hot on a known truth); returns ln P(votes[, truth])."""
+    top = score.max()
+    total = 0.0
+    for y in range(score.shape[0]):
+        score[y] = np.exp(score[y] - top)
+        total += score[y]
+    if truth >= 0:
+        probas[j, :] = 0.0
+        probas[j, truth] = 1.0
+        return top + np.log(score[truth])
+    for y in range(score.shape[0]):
+        probas[j, y] = score[y] / total
+    return top + np.log(total)
+
+
+@nb.njit(cache=True)
+def confusion_em_step(starts, worker, label, truth, log_confusion, log_prior, probas, counts):
+    """One E-step of the confusion-matrix model and the expected counts of the next M-step, in one pass.
+
+    The votes are grouped by task (``worker[starts[j]:starts[j + 1]]`` voted on task j).
+    ``log_confusion[i, y, v]`` is ln P(worker i reports v | truth y); ``truth[j]`` a known
+    label or -1. Writes ``probas`` (n_tasks, L) and ``counts[i, y, v]`` = the expected
+    number of reports v by worker i on tasks of truth y; returns the log-likelihood
+    ``sum_j ln P(votes of j, and its truth where known)``.
+    """
+    n_labels = log_prior.shape[0]
+    counts[:] = 0.0
+    score = np.empty(n_labels)
+    loglik = 0.0
+    for j in range(starts.shape[0] - 1):
+        score[:] = log_prior
+        for k in range(starts[j], starts[j + 1]):
+            for y in range(n_labels):
+                score[y] += log_confusion[worker[k], y, label[k]]
+        loglik += _finish_task(score, truth[j], probas, j)
+        for k in range(starts[j], starts[j + 1]):
+            for y in range(n_labels):
+                counts[worker[k], y, label[k]] += probas[j, y]
+    return loglik
+
+
+@nb.njit(cache=True)
+def symmetric_em_step(starts, worker, label, truth, weights, log_prior, probas, right):
+    """One E-step under symmetric noise (finite ``weights``) and each worker's expected right votes, in one pass.
+
+    As ``confusion_em_step``, with the posterior's log score of label y the log prior plus
+    the weights of the workers who voted y; ``right[i]`` sums, over worker i's votes, the
+    posterior probability that the vote is right.
+    """
+    n_labels = log_prior.shape[0]
+    right[:] = 0.0
+    score = np.empty(n_labels)
+    for j in range(starts.shape[0] - 1):
+        score[:] = log_prior
+        for k in range(starts[j], starts[j + 1]):
+            score[label[k]] += weights[worker[k]]
+        _finish_task(score, truth[j], probas, j)
+        for k in range(starts[j], starts[j + 1]):
+            right[worker[k]] += probas[j, label[k]]

@@ -1,0 +1,49 @@
+"""The encoded vote table: integer codes and sizes only, the input of every numeric model (no pandas)."""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .. import _kernels as kn
+
+
+@dataclass(frozen=True)
+class Codes:
+    """Votes as codes: vote ``k`` says worker ``worker[k]`` gave task ``task[k]`` label ``label[k]``.
+
+    Codes run over ``0..n_tasks-1``, ``0..n_workers-1`` and ``0..n_labels-1``; a task, worker
+    or label may have no vote (an ensemble's label that no member predicted, say).
+
+    Examples
+    --------
+    >>> codes = Codes.dense(np.array([[0, 1], [1, 1]]), n_labels=2)  # two examples, two members
+    >>> codes.task.tolist(), codes.worker.tolist(), codes.label.tolist()
+    ([0, 0, 1, 1], [0, 1, 0, 1], [0, 1, 1, 1])
+    """
+
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    n_tasks: int
+    n_workers: int
+    n_labels: int
+
+    @classmethod
+    def dense(cls, matrix, n_labels, worker=None, n_workers=None):
+        """Every worker votes on every task: ``matrix[j, i]`` is the label code member ``i`` gave task ``j``.
+
+        ``worker`` (same shape, optional) renames the voter of each entry, for example
+        ``member * n_bins + bin`` when trust is learned per signal bin; ``n_workers``
+        then counts those voters.
+        """
+        n, m = matrix.shape
+        worker = np.tile(np.arange(m), n) if worker is None else np.asarray(worker).ravel()
+        return cls(np.repeat(np.arange(n), m), worker, np.asarray(matrix).ravel(), n, m if n_workers is None else n_workers,
+                   n_labels)
+
+    @cached_property
+    def by_task(self):
+        """``(starts, worker, label)`` with the votes grouped by task: task j's are ``starts[j]:starts[j + 1]``."""
+        starts, order = kn.group_by_task(self.task, self.n_tasks)
+        return starts, np.ascontiguousarray(self.worker[order]), np.ascontiguousarray(self.label[order])

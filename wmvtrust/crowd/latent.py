@@ -1,0 +1,219 @@
+"""Latent-class models, in which workers err together: a hidden difficulty class per task (numbers only).
+
+Given the truth and the class ``d`` of a task, workers vote independently, worker ``i``
+right with probability ``t_id``; hard tasks make everyone err at once. The shared-distractor
+variant lets the workers who err lean towards one wrong label per task
+(proofs/soc_latent_class.md, (a) and (f)).
+"""
+
+import numpy as np
+from scipy import special
+
+from .codes import Codes
+from .models import certain_scores, posterior, softmax, symmetric_weights
+
+
+def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
+    """Trust per worker and difficulty class, and the class weights, by EM on gold votes.
+
+    Vote ``k`` was cast by ``worker[k]`` on gold task ``task[k]`` (codes ``0..n_tasks-1``) and was
+    ``right[k]``. Classes start from perturbed copies of the pooled trust (drawn from ``rng``); the
+    M-step keeps each trust a Beta posterior mean given the expected record in its class. Returns
+    ``(trust of shape (n_workers, n_classes), class weights, iterations)``.
+    """
+    a0, b0 = prior
+    n_tasks = int(task.max()) + 1 if task.size else 0
+    cast_pooled = np.bincount(worker, minlength=n_workers)
+    pooled = (a0 + np.bincount(worker, weights=right, minlength=n_workers)) / (a0 + b0 + cast_pooled)
+    t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
+    weights = np.full(n_classes, 1.0 / n_classes)
+    for n_iter in range(1, max_iter + 1):
+        # E-step: responsibility of each class for each gold task, the truth being known
+        contribution = np.where(right[:, None], np.log(t[worker]), np.log((1 - t[worker]) / (n_labels - 1)))
+        loglik = np.stack([np.bincount(task, weights=contribution[:, d], minlength=n_tasks)
+                           for d in range(n_classes)], axis=1)
+        resp = special.softmax(loglik + np.log(weights), axis=1)
+        # M-step: trust per worker and class, from its expected right votes in that class
+        r_vote = resp[task]
+        right_d = np.stack([np.bincount(worker, weights=r_vote[:, d] * right, minlength=n_workers)
+                            for d in range(n_classes)], axis=1)
+        cast_d = np.stack([np.bincount(worker, weights=r_vote[:, d], minlength=n_workers)
+                           for d in range(n_classes)], axis=1)
+        new_t = (a0 + right_d) / (a0 + b0 + cast_d)
+        weights = resp.mean(axis=0)
+        done = np.abs(new_t - t).max() <= tol
+        t = new_t
+        if done:
+            break
+    return t, weights, n_iter
+
+
+def latent_class_posterior(codes, trust, class_weights, n_labels):
+    """P(truth = label | votes) per task, the difficulty class marginalised out (uniform prior over labels).
+
+    ``P(y | v) = sum_d P(d | v) P(y | v, d)``, with ``P(d | v)`` from the evidence
+    ``P(v | d) pi_d`` in logs; ``trust`` has one column per class.
+    """
+    no_prior = np.zeros(codes.n_labels)
+    given_class = np.stack([posterior(codes, symmetric_weights(trust[:, d], n_labels), no_prior)
+                            for d in range(trust.shape[1])], axis=1)
+    with np.errstate(divide="ignore"):
+        log_class = np.log(class_weights)
+    class_given_votes = special.softmax(
+        np.stack([_log_evidence(codes, trust[:, d], n_labels) for d in range(trust.shape[1])], axis=1) + log_class,
+        axis=1)
+    return np.einsum("jd,jdk->jk", class_given_votes, given_class)
+
+
+def _log_evidence(codes, trust, n_labels):
+    """log sum_y P(y) prod_i lik(v_i | y) per task, up to a constant shared by every difficulty class (uniform P(y))."""
+    base = np.bincount(codes.task, weights=np.log((1 - trust[codes.worker]) / (n_labels - 1)),
+                       minlength=codes.n_tasks)
+    _, score = certain_scores(codes, symmetric_weights(trust, n_labels), np.zeros(codes.n_labels))
+    return base + special.logsumexp(score, axis=1) - np.log(codes.n_labels)
+
+
+def distractor_em(task, worker, label, truth, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
+    """Trust and distractor pull per worker and difficulty class, and the class weights, by EM on gold votes.
+
+    The model (proofs/soc_latent_class.md, (f)): each task has a hidden class ``d`` and a
+    distractor ``c``, uniform on the labels other than the truth; given them, worker ``i``
+    votes the truth with probability ``t_id``, and otherwise the distractor with probability
+    ``rho_d + (1 - rho_d) / (L - 1)`` and each other wrong label with ``(1 - rho_d) / (L - 1)``.
+    Vote ``k`` was cast by ``worker[k]`` on gold task ``task[k]`` (codes ``0..n_tasks-1``) with
+    label ``label[k]``; ``truth[j]`` is task ``j``'s true label. The E-step gives each gold task
+    its responsibilities over ``(d, c)``; the M-step keeps each trust a Beta posterior mean
+    given the expected record in its class, and each ``rho_d`` the Beta mean given the expected
+    wrong votes of class ``d`` and those of them that went via the distractor (a wrong vote
+    equal to ``c`` did with probability ``rho_d / (rho_d + (1 - rho_d) / (L - 1))``, any other
+    with probability 0), so ``rho_d < 1``. Classes start from perturbed copies of the pooled
+    trust (drawn from ``rng``), every ``rho_d`` at 1/2. With two labels the distractor is the
+    other label whatever ``rho``, which is then not identifiable and stays at 1/2. Stops when
+    no trust or ``rho`` moves by more than ``tol``. Returns ``(trust of shape (n_workers,
+    n_classes), rho of shape (n_classes,), class weights, iterations)``.
+    """
+    a0, b0 = prior
+    n_tasks = truth.size
+    right = label == truth[task]
+    wrong = ~right
+    cast_pooled = np.bincount(worker, minlength=n_workers)
+    pooled = (a0 + np.bincount(worker, weights=right, minlength=n_workers)) / (a0 + b0 + cast_pooled)
+    t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
+    rho = np.full(n_classes, 0.5)
+    weights = np.full(n_classes, 1.0 / n_classes)
+    classes = range(n_classes)
+    right_task, right_worker = task[right], worker[right]
+    # T_d[c] is 0 for every label without a wrong vote: sum over the (task, label) pairs that have some, sorted by task
+    pairs, pair_of_vote = np.unique((task * n_labels + label)[wrong], return_inverse=True)
+    pair_task, pair_votes, wrong_worker = pairs // n_labels, np.bincount(pair_of_vote), worker[wrong]
+    free = (n_labels - 1) - np.bincount(pair_task, minlength=n_tasks)  # labels != y_j nobody voted: exp(T) = 1
+    starts = np.flatnonzero(np.diff(pair_task, prepend=-1))
+    wrong_per_task = np.bincount(pair_task, weights=pair_votes, minlength=n_tasks)
+    for n_iter in range(1, max_iter + 1):
+        # E-step: ln pi_d P(v_j | y_j, c, d) = ln pi_d + sum_i e_id + S_d[y_j] + T_d[c] for c != y_j, where
+        # S_d[y_j] sums a_id - e_id over the right votes and T_d[c] sums b_id - e_id over the wrong votes for c
+        spread, to_truth, to_distractor = _distractor_logs(t, rho, n_labels)
+        base = np.stack([np.bincount(task, weights=spread[worker, d], minlength=n_tasks)
+                         + np.bincount(right_task, weights=to_truth[right_worker, d], minlength=n_tasks)
+                         for d in classes], axis=1)
+        t_pair = np.stack([np.bincount(pair_of_vote, weights=to_distractor[wrong_worker, d], minlength=pairs.size)
+                           for d in classes], axis=1)
+        top = np.zeros((n_tasks, n_classes))  # T_d >= 0: the largest T_d[c], c != y_j, is 0 or on a pair
+        if pairs.size:
+            top[pair_task[starts]] = np.maximum.reduceat(t_pair, starts, axis=0)
+        scaled = np.exp(t_pair - top[pair_task])
+        # sum_{c != y_j} exp(T_d[c] - top) >= 1, the largest term being 1
+        others = free[:, None] * np.exp(-top) + np.stack(
+            [np.bincount(pair_task, weights=scaled[:, d], minlength=n_tasks) for d in classes], axis=1)
+        with np.errstate(divide="ignore"):  # a class of weight 0 keeps responsibility 0
+            in_class = special.softmax(np.log(weights) + base + top + np.log(others), axis=1)  # P(d | task)
+        # M-step: trust from the expected right votes in each class, rho from the expected wrong votes
+        right_d = np.stack([np.bincount(right_worker, weights=in_class[right_task, d], minlength=n_workers)
+                            for d in classes], axis=1)
+        cast_d = np.stack([np.bincount(worker, weights=in_class[task, d], minlength=n_workers) for d in classes],
+                          axis=1)
+        new_t = (a0 + right_d) / (a0 + b0 + cast_d)
+        new_rho = rho
+        if n_labels > 2:
+            share = rho / (rho + (1 - rho) / (n_labels - 1))  # P(via the distractor | the vote is c, class d)
+            # expected wrong votes equal to c: per pair, its votes times P(d, c = the pair's label | task)
+            on_c = (pair_votes[:, None] * (in_class / others)[pair_task] * scaled).sum(axis=0)
+            new_rho = (a0 + share * on_c) / (a0 + b0 + wrong_per_task @ in_class)
+        weights = in_class.mean(axis=0)
+        done = max(np.abs(new_t - t).max(), np.abs(new_rho - rho).max()) <= tol
+        t, rho = new_t, new_rho
+        if done:
+            break
+    return t, rho, weights, n_iter
+
+
+def distractor_posterior(codes, trust, rho, class_weights, n_labels):
+    """P(truth = label | votes) per task under the latent class with a shared distractor, ``c`` and ``d`` marginalised.
+
+    ``P(y | v)`` is proportional to ``sum_d pi_d exp(sum_i e_id + S_d[y]) sum_{c != y} exp(T_d[c])``
+    (proofs/soc_latent_class.md, (f)); ``trust`` has one column per class, ``rho`` one entry
+    per class, trust in (0, 1) and ``rho`` in [0, 1). ``rho = 0`` is ``latent_class_posterior``'s
+    model, and so is ``n_labels = 2`` for any ``rho``. Labels of the model's ``n_labels`` beyond
+    ``codes.n_labels`` (labels no vote used) still count as distractors; the posterior is over
+    the ``codes.n_labels`` labels, like ``latent_class_posterior``'s.
+
+    Examples
+    --------
+    >>> codes = Codes.dense(np.array([[0, 1, 1]]), n_labels=3)  # one task: one member for label 0, two agree on 1
+    >>> trust = np.full((3, 1), 0.6)
+    >>> distractor_posterior(codes, trust, np.array([0.0]), np.ones(1), 3).round(3).tolist()  # symmetric noise
+    [[0.231, 0.692, 0.077]]
+    >>> distractor_posterior(codes, trust, np.array([0.9]), np.ones(1), 3).round(3).tolist()  # two agreeing may be C
+    [[0.371, 0.616, 0.013]]
+    """
+    n, k = codes.n_tasks, codes.n_labels
+    base, s, t_c = _distractor_terms(codes.task, codes.worker, codes.label, n, trust, rho, n_labels)
+    with np.errstate(divide="ignore"):
+        log_class = np.log(class_weights)
+    joint = log_class[:, None] + base[:, :, None] + s + _logsumexp_others(t_c) - np.log(n_labels - 1)
+    return softmax(special.logsumexp(joint, axis=1)[:, :k])  # ln P(y, v) + ln L, summed over the classes
+
+
+def _distractor_logs(trust, rho, n_labels):
+    """Per worker and class: ``e``, ``a - e`` and ``b - e`` of the separable log-likelihood (see ``_distractor_terms``)."""
+    spread = np.log((1 - trust) * (1 - rho) / (n_labels - 1))
+    return (spread, np.log(trust) - spread,
+            np.log((1 - trust) * (rho + (1 - rho) / (n_labels - 1))) - spread)
+
+
+def _distractor_terms(task, worker, label, n_tasks, trust, rho, n_labels):
+    """The separable log-likelihood: per task and class ``sum_i e_id``, per task, class and label ``S_d``, ``T_d``.
+
+    ``a = ln t``, ``b = ln((1 - t)(rho + (1 - rho) / (L - 1)))``, ``e = ln((1 - t)(1 - rho) / (L - 1))``;
+    ``S_d[l]`` sums ``a - e`` and ``T_d[l]`` sums ``b - e`` over the votes for ``l``. Shapes
+    ``(n_tasks, K)``, ``(n_tasks, K, n_labels)`` twice.
+    """
+    spread, right, via = _distractor_logs(trust, rho, n_labels)
+    flat, size = task * n_labels + label, n_tasks * n_labels
+
+    def per_label(x):
+        return np.stack([np.bincount(flat, weights=x[worker, d], minlength=size).reshape(n_tasks, n_labels)
+                         for d in range(trust.shape[1])], axis=1)
+
+    base = np.stack([np.bincount(task, weights=spread[worker, d], minlength=n_tasks)
+                     for d in range(trust.shape[1])], axis=1)
+    return base, per_label(right), per_label(via)
+
+
+def _logsumexp_others(x):
+    """``ln sum_{c != l} exp(x[..., c])`` for every ``l`` on the last axis (finite, length >= 2), without cancellation.
+
+    Away from the largest entry the others keep it, so their sum is at least 1 and subtracting
+    ``exp(x_l)`` loses nothing; at the largest entry the sum is taken from the second largest.
+    """
+    top = x.argmax(axis=-1)[..., None]
+    first = np.take_along_axis(x, top, axis=-1)
+    scaled = np.exp(x - first)
+    others = scaled.sum(axis=-1, keepdims=True) - scaled
+    np.put_along_axis(others, top, 1.0, axis=-1)  # replaced below
+    others = first + np.log(others)
+    rest = x.copy()
+    np.put_along_axis(rest, top, -np.inf, axis=-1)
+    second = rest.max(axis=-1, keepdims=True)
+    np.put_along_axis(others, top, second + np.log(np.exp(rest - second).sum(axis=-1, keepdims=True)), axis=-1)
+    return others

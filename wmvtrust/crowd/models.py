@@ -1,0 +1,304 @@
+"""Probabilistic models of votes: posteriors, decisions and the EM that learns trust (numbers only, no pandas).
+
+Under symmetric noise with ``L >= 2`` labels a worker is right with probability ``t`` and
+otherwise picks each wrong label with probability ``(1 - t) / (L - 1)``; the posterior
+weights are ``ln((L - 1) t / (1 - t))`` and the decision is the weighted plurality.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from .. import _kernels as kn
+from .codes import Codes
+
+
+def symmetric_weights(trust, n_labels):
+    """Weights ``ln((L - 1) t / (1 - t))`` of the symmetric-noise posterior (``±inf`` at trust 1 and 0).
+
+    Examples
+    --------
+    >>> symmetric_weights(np.array([0.5, 0.25]), 3).round(12).tolist()  # chance is 1/3: for, then against
+    [0.69314718056, -0.405465108108]
+    """
+    with np.errstate(divide="ignore"):
+        return np.log((n_labels - 1) * trust / (1.0 - trust))
+
+
+def certain_scores(codes, weights, log_prior):
+    """Per task and label: (count of trust-1 minus trust-0 votes, finite log-posterior score)."""
+    n, k = codes.n_tasks, codes.n_labels
+    flat = codes.task * k + codes.label
+    w = weights[codes.worker]
+    finite = np.isfinite(w)
+    certain = np.bincount(flat[~finite], weights=np.sign(w[~finite]), minlength=n * k).reshape(n, k)
+    score = np.bincount(flat[finite], weights=w[finite], minlength=n * k).reshape(n, k) + log_prior
+    return certain, score
+
+
+def posterior(codes, weights, log_prior):
+    """P(truth = each label | the task's votes) under symmetric noise; infinite weights decide first.
+
+    Returns
+    -------
+    ndarray of shape (n_tasks, n_labels)
+
+    Examples
+    --------
+    >>> codes = Codes.dense(np.array([[0, 1, 1]]), n_labels=2)
+    >>> posterior(codes, np.log([9.0, 1.5, 1.5]), np.zeros(2)).round(12).tolist()  # ln 9 against 2 ln 1.5
+    [[0.8, 0.2]]
+    """
+    if np.isfinite(weights).all():  # the common case, one pass over the votes
+        score = kn.label_scores(codes.task, codes.worker, codes.label, weights, codes.n_tasks, codes.n_labels)
+        return softmax(score + log_prior)
+    certain, score = certain_scores(codes, weights, log_prior)
+    top = certain == certain.max(axis=1, keepdims=True)  # labels not ruled out by a certain vote
+    return softmax(np.where(top, score, -np.inf))
+
+
+def softmax(score):
+    """Row-wise softmax; two labels take the logistic function of the score difference (three times faster)."""
+    if score.shape[1] == 2:
+        with np.errstate(invalid="ignore"):  # -inf - -inf cannot happen: a row keeps at least one finite label
+            up = special.expit(score[:, 1] - score[:, 0])
+        return np.column_stack([1.0 - up, up])
+    e = np.exp(score - score.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def most_probable(probas, ties, rng, tol=1e-12):
+    """The most probable label per task; a tie (within ``tol``) is reported as -1 or broken by ``rng``.
+
+    Examples
+    --------
+    >>> most_probable(np.array([[0.2, 0.8], [0.5, 0.5]]), "report", None).tolist()
+    [1, -1]
+    """
+    decision = probas.argmax(axis=1)
+    tied = probas >= probas[np.arange(probas.shape[0]), decision][:, None] - tol
+    several = np.flatnonzero(tied.sum(axis=1) > 1)
+    if ties == "report":
+        decision[several] = -1
+    else:  # a uniform choice among the tied labels, drawn for the tied tasks only
+        decision[several] = (rng.random((several.size, probas.shape[1])) * tied[several]).argmax(axis=1)
+    return decision
+
+
+def believed(probas):
+    """Mean posterior probability that the decision is right (a tie among k labels: each chosen w.p. 1/k)."""
+    return probas.max(axis=1).mean()
+
+
+def clamp(probas, truth):
+    """``probas`` with each task of known truth (``truth[j] >= 0``) set to certainty on it, in place."""
+    known = np.flatnonzero(truth >= 0)
+    probas[known] = 0.0
+    probas[known, truth[known]] = 1.0
+    return probas
+
+
+def majority_posterior(codes, truth):
+    """Plurality voting as a posterior: a task's most voted labels share probability 1; known truths are certain.
+
+    Examples
+    --------
+    >>> codes = Codes.dense(np.array([[0, 1, 1], [0, 1, 2], [2, 2, 2]]), n_labels=3)
+    >>> majority_posterior(codes, np.array([-1, -1, 0])).round(3).tolist()
+    [[0.0, 1.0, 0.0], [0.333, 0.333, 0.333], [1.0, 0.0, 0.0]]
+    """
+    # with every weight infinite, only the vote counts decide, and ties split evenly
+    return clamp(posterior(codes, np.full(codes.n_workers, np.inf), np.zeros(codes.n_labels)), truth)
+
+
+@dataclass(frozen=True)
+class OneCoinFit:
+    """The result of ``one_coin_em``: Beta posteriors of the workers' accuracies and the task posteriors."""
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    log_prior: np.ndarray
+    probas: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
+    """EM under the one-coin model: each worker is right with one probability, whatever the truth.
+
+    Starts from plurality voting (ties split evenly). The M-step counts each worker's
+    expected right votes ``r`` out of ``c`` cast and sets its trust to the Beta posterior
+    mean ``(a0 + r) / (a0 + b0 + c)``, so it never reaches 0 or 1; the class prior is the
+    mean task posterior (no prior on it: with label-biased workers it can run away to one
+    label, which is why the aggregators learn trust under the confusion-matrix model by
+    default). The E-step is the symmetric-noise posterior with weights
+    ``ln((L - 1) t / (1 - t))``; tasks of known ``truth`` (codes, -1 where unknown) stay
+    certain. Each iteration is one fused pass over the votes grouped by task. Stops when no
+    trust moves by more than ``tol``.
+    """
+    a0, b0 = prior
+    truth = np.full(codes.n_tasks, -1) if truth is None else truth
+    starts, worker, label = codes.by_task
+    cast = np.bincount(codes.worker, minlength=codes.n_workers).astype(float)
+    probas = majority_posterior(codes, truth)
+    right, next_right = kn.expected_right(codes.task, codes.worker, codes.label, probas, codes.n_workers), \
+        np.empty(codes.n_workers)
+    t = np.full(codes.n_workers, 1.0 / n_labels)
+    converged = False
+    for n_iter in range(1, max_iter + 1):
+        used = right  # the record behind this iteration's trust; the pass counts the next one
+        new_t = (a0 + used) / (a0 + b0 + cast)
+        with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
+            log_prior = np.log(probas.mean(axis=0))
+        kn.symmetric_em_step(starts, worker, label, truth, symmetric_weights(new_t, n_labels), log_prior, probas,
+                             next_right)
+        converged = bool(np.abs(new_t - t).max() <= tol)
+        t = new_t
+        right, next_right = next_right, used
+        if converged:
+            break
+    return OneCoinFit(a0 + used, b0 + cast - used, log_prior, probas, n_iter, converged)
+
+
+@dataclass(frozen=True)
+class ConfusionFit:
+    """The result of ``dawid_skene_em``: Dirichlet posteriors of the confusion rows and the class prior.
+
+    ``dirichlet[i, y]`` are the Dirichlet parameters of worker i's row for truth y (prior plus
+    expected counts), ``class_dirichlet`` those of the class prior; ``probas`` the task
+    posteriors under their means; ``log_posterior`` the objective EM increases.
+    """
+
+    dirichlet: np.ndarray
+    class_dirichlet: np.ndarray
+    probas: np.ndarray
+    log_posterior: float
+    n_iter: int
+    converged: bool
+
+    @property
+    def confusion(self):
+        """Posterior mean confusion matrices, shape (n_workers, L, L): rows the truth, columns the report."""
+        return self.dirichlet / self.dirichlet.sum(axis=2, keepdims=True)
+
+    @property
+    def class_prior(self):
+        """Posterior mean of P(truth = each label)."""
+        return self.class_dirichlet / self.class_dirichlet.sum()
+
+
+def confusion_counts(codes, probas):
+    """``counts[i, y, v]``: the expected reports v of worker i on tasks of truth y, under the task posteriors."""
+    n, k = codes.n_workers, codes.n_labels
+    cell = codes.worker * k + codes.label
+    return np.stack([np.bincount(cell, weights=probas[codes.task, y], minlength=n * k).reshape(n, k)
+                     for y in range(k)], axis=1)
+
+
+def row_prior(counts, prior):
+    """Dirichlet parameters of every confusion row, shape (L, L): ``prior`` per cell, or ``"pooled"``.
+
+    ``"pooled"``: L pseudo-votes per row (as many as the uniform Dirichlet(1, ..., 1)),
+    spread like the crowd's pooled row ``sum_i counts[i, y] + 1``: a worker with few
+    votes is read as a typical member of the crowd, not as one who answers at random.
+    """
+    k = counts.shape[1]
+    if prior != "pooled":
+        return np.full((k, k), float(prior))
+    pooled = counts.sum(axis=0) + 1.0
+    return k * pooled / pooled.sum(axis=1, keepdims=True)
+
+
+def dawid_skene_em(codes, *, truth, prior="pooled", max_iter=500, tol=1e-6, restarts=0, rng=None):
+    """EM for the Bayesian Dawid-Skene model: a confusion matrix per worker, Dirichlet priors on rows and classes.
+
+    Worker i reports v on a task of truth y with probability ``Pi_i[y, v]``; each row has the
+    Dirichlet prior of ``row_prior``, fixed at the start, and the class prior a Dirichlet(1, ...,
+    1). The M-step sets each row (and the class prior) to the mean of its Dirichlet posterior
+    given the expected counts, which is the MAP step for the prior with one more pseudo-count
+    per cell, so every iteration raises ``log P(votes | Pi, rho) + sum prior ln Pi + sum ln rho``
+    (``ConfusionFit.log_posterior``). The E-step is the posterior under those means, in one fused
+    pass over the votes; tasks of known ``truth`` (codes, -1 where unknown) stay certain.
+    EM starts from plurality voting (ties split); with ``restarts`` it also starts from that
+    posterior mixed half and half with random ones (drawn from ``rng``) and keeps the fit of
+    highest objective. Stops when no confusion entry or class probability moves by more
+    than ``tol``, or after ``max_iter`` iterations.
+
+    Examples
+    --------
+    >>> votes = np.array([[0, 0, 1], [1, 1, 1], [0, 0, 0], [1, 1, 0]])  # worker 2 answers against the others
+    >>> fit = dawid_skene_em(Codes.dense(votes, n_labels=2), truth=np.full(4, -1))
+    >>> fit.probas.argmax(axis=1).tolist(), fit.converged
+    ([0, 1, 0, 1], True)
+    """
+    truth = np.ascontiguousarray(truth)
+    start = majority_posterior(codes, truth)
+    prior_rows = row_prior(confusion_counts(codes, start), prior)
+    fits = [_confusion_em(codes, truth, start, prior_rows, max_iter, tol)]
+    for _ in range(restarts):
+        noise = rng.dirichlet(np.ones(codes.n_labels), size=codes.n_tasks)
+        fits.append(_confusion_em(codes, truth, clamp(0.5 * start + 0.5 * noise, truth), prior_rows, max_iter, tol))
+    return max(fits, key=lambda fit: fit.log_posterior)  # the first of equals: the plurality start
+
+
+def _confusion_em(codes, truth, probas, prior_rows, max_iter, tol):
+    starts, worker, label = codes.by_task
+    probas = probas.copy()
+    counts = confusion_counts(codes, probas)
+    confusion = class_prior = None
+    converged = False
+    for n_iter in range(1, max_iter + 1):
+        dirichlet = prior_rows + counts
+        class_dirichlet = 1.0 + probas.sum(axis=0)
+        new_confusion = dirichlet / dirichlet.sum(axis=2, keepdims=True)
+        new_prior = class_dirichlet / class_dirichlet.sum()
+        loglik = kn.confusion_em_step(starts, worker, label, truth, np.log(new_confusion), np.log(new_prior),
+                                      probas, counts)
+        converged = confusion is not None and bool(max(np.abs(new_confusion - confusion).max(),
+                                                        np.abs(new_prior - class_prior).max()) <= tol)
+        confusion, class_prior = new_confusion, new_prior
+        if converged:
+            break
+    objective = loglik + (prior_rows * np.log(confusion)).sum() + np.log(class_prior).sum()
+    return ConfusionFit(dirichlet, class_dirichlet, probas, float(objective), n_iter, converged)
+
+
+def confusion_from_gold(codes, *, truth, prior="pooled"):
+    """The Dawid-Skene model learned from the tasks of known ``truth`` alone, and the posterior of every task.
+
+    Each row's Dirichlet posterior is ``row_prior`` plus the worker's gold reports; the class
+    prior's is Dirichlet(1, ..., 1) plus the gold truths. No EM: the other tasks do not
+    inform the matrices. Returns a ``ConfusionFit`` with ``n_iter = 0``.
+    """
+    truth = np.ascontiguousarray(truth)
+    gold = clamp(np.zeros((codes.n_tasks, codes.n_labels)), truth)
+    counts = confusion_counts(codes, gold)
+    dirichlet = row_prior(counts, prior) + counts
+    class_dirichlet = 1.0 + gold.sum(axis=0)
+    probas, loglik = confusion_posterior(codes, truth, dirichlet, class_dirichlet)
+    return ConfusionFit(dirichlet, class_dirichlet, probas, loglik, 0, True)
+
+
+def confusion_posterior(codes, truth, dirichlet, class_dirichlet):
+    """Task posteriors under the mean matrices and class prior of the given Dirichlets, and the log-likelihood."""
+    starts, worker, label = codes.by_task
+    probas = np.empty((codes.n_tasks, codes.n_labels))
+    loglik = kn.confusion_em_step(starts, worker, label, np.ascontiguousarray(truth),
+                                  np.log(dirichlet / dirichlet.sum(axis=2, keepdims=True)),
+                                  np.log(class_dirichlet / class_dirichlet.sum()), probas, np.empty_like(dirichlet))
+    return probas, float(loglik)
+
+
+def balanced_accuracy(confusion):
+    """Mean of each worker's confusion diagonal: its accuracy with every truth equally likely.
+
+    A worker whose report does not depend on the truth (equal rows) has ``1 / L``, the trust
+    of chance, whatever it reports and however the truths are distributed.
+
+    Examples
+    --------
+    >>> balanced_accuracy(np.array([[[0.9, 0.1], [0.3, 0.7]], [[0.8, 0.2], [0.8, 0.2]]])).round(12).tolist()
+    [0.8, 0.5]
+    """
+    return np.einsum("iyy->i", confusion) / confusion.shape[1]
