@@ -202,9 +202,9 @@ def one_coin(n_labels, n_workers, n_tasks, per_task, class_prior, seed):
 
 
 @pytest.mark.parametrize(("n_labels", "class_prior"), [(2, [0.6, 0.4]), (3, [0.5, 0.3, 0.2])])
-def test_em_recovers_one_coin_accuracies_and_beats_majority_voting(n_labels, class_prior):
+def test_one_coin_em_recovers_one_coin_accuracies_and_beats_majority_voting(n_labels, class_prior):
     votes, truth, acc, rng = one_coin(n_labels, 50, 10_000, 5, class_prior, seed=7 + n_labels)
-    model = WMV(trust="em").fit(votes)
+    model = WMV(trust="one-coin").fit(votes)
     assert model.n_iter_ >= 1
     assert model.class_prior_.sum() == pytest.approx(1, abs=1e-12)
     np.testing.assert_allclose(model.class_prior_.to_numpy(), class_prior, atol=0.03)
@@ -225,6 +225,25 @@ def test_em_recovers_one_coin_accuracies_and_beats_majority_voting(n_labels, cla
     mv = (rng.random(counts.shape) * tied).argmax(axis=1)
     labels = model.labels_.loc[np.arange(truth.size)].to_numpy()
     assert (labels == truth).mean() >= (mv == truth).mean()
+
+
+@pytest.mark.parametrize(("n_labels", "class_prior"), [(2, [0.7, 0.3]), (3, [0.5, 0.3, 0.2])])
+def test_default_em_trust_is_the_balanced_accuracy_and_recovers_one_coin_accuracies(n_labels, class_prior):
+    """Under the one-coin model the balanced accuracy is the accuracy: each worker's trust lands near it.
+
+    About 1000 votes per worker: the sampling sd of an accuracy near 0.7 is ~0.015, so 0.06 is 4 sd.
+    """
+    votes, truth, acc, rng = one_coin(n_labels, 50, 10_000, 5, class_prior, seed=7 + n_labels)
+    model = WMV().fit(votes)
+    assert model.n_iter_ >= 1 and model.converged_
+    np.testing.assert_allclose(model.class_prior_.to_numpy(), class_prior, atol=0.03)
+    trust = model.trust_.loc[np.arange(50), "mean"].to_numpy()
+    assert np.abs(trust - acc).max() < 0.06
+    assert model.trust_[["alpha", "beta", "n_gold"]].isna().all().all()
+    counts = np.zeros((truth.size, n_labels))
+    np.add.at(counts, (votes["task"].to_numpy(), votes["label"].to_numpy()), 1)
+    mv = (rng.random(counts.shape) * (counts == counts.max(axis=1, keepdims=True))).argmax(axis=1)
+    assert (model.labels_.loc[np.arange(truth.size)].to_numpy() == truth).mean() >= (mv == truth).mean()
 
 
 # ---------------------------------------------------------------- every task gets a row
@@ -287,12 +306,22 @@ CASES = [  # (call, error type, message)
      "(1 repeated vote in all). Pass duplicates='first' or 'last' to keep one."),
     (fit(OK.iloc[:0]), ValueError, "votes must have at least one vote; the table is empty."),
     (fit(OK.to_dict("list")), TypeError, "votes must be a pandas DataFrame; got dict."),
-    (fit(trust="mle"), ValueError, "trust must be 'em', 'gold' or a pandas Series indexed by worker; got 'mle'."),
+    (fit(trust="mle"), ValueError,
+     "trust must be 'em', 'one-coin', 'gold' or a pandas Series indexed by worker; got 'mle'."),
     (fit(trust=TRUST.drop("b")), ValueError, "trust must have an entry for every worker who voted; none for ['b']."),
     (fit(trust=TRUST.replace(0.6, 1.5)), ValueError, "trust must lie in [0, 1]; trust['b'] = 1.5."),
     (fit(trust=TRUST.replace(0.8, -0.1)), ValueError, "trust must lie in [0, 1]; trust['a'] = -0.1."),
     (fit(trust=TRUST.replace(0.8, np.nan)), ValueError, "trust must lie in [0, 1]; trust['a'] = nan."),
-    (fit(trust="gold"), ValueError, "gold must be given for trust='gold'; got None. Pass a table of known truths."),
+    (fit(trust="gold"), ValueError,
+     "gold must be given for trust='gold'; no task of the votes has a gold label. Pass a table of known truths."),
+    (fit(OK, pd.DataFrame({"task": ["t9"], "label": ["x"]}), trust="gold"), ValueError,
+     "gold must be given for trust='gold'; no task of the votes has a gold label. Pass a table of known truths."),
+    (fit(OK, pd.DataFrame({"task": ["t1", "t2", "t1"], "label": ["x", "y", "y"]})), ValueError,
+     "gold must give each task one label; task 't1' has 'x' and 'y' (1 task in all). Drop the conflicting rows."),
+    (fit(OK, pd.DataFrame({"task": ["t1", "t2"], "label": ["x", None]})), ValueError,
+     "gold must have no missing label; task 't2' has none (1 row in all). Drop or fill it first."),
+    (fit(OK, pd.DataFrame({"task": ["t1", None], "label": ["x", "y"]})), ValueError,
+     "gold must have no missing task; row 1 has none (1 row in all). Drop or fill it first."),
     (fit(OK, pd.DataFrame({"task": ["t1"], "truth": ["x"]}), trust="gold"), ValueError,
      "gold must have a column named 'label'; its columns are 'task', 'truth'."),
     (fit(duplicates="keep"), ValueError, "duplicates must be one of 'error', 'first', 'last'; got 'keep'."),
@@ -363,7 +392,8 @@ def test_confusion_matrix_soc_exact():
 
 
 def test_confusion_matrix_vote_is_the_posterior_under_the_mean_matrices():
-    """confusion_ is the Dirichlet posterior mean of the gold counts; probas_ the Bayes posterior under it."""
+    """From gold alone: confusion_ is the Dirichlet posterior mean of the gold counts, class_prior_ that of the gold
+    truths under Dirichlet(1, 1, 1); probas_ the Bayes posterior under both, and certainty on the gold tasks."""
     rng = np.random.default_rng(3)
     k, n_tasks, workers = 3, 60, ["a", "b", "c"]
     truth = rng.integers(0, k, n_tasks)
@@ -371,7 +401,7 @@ def test_confusion_matrix_vote_is_the_posterior_under_the_mean_matrices():
             for w in workers]
     votes = pd.DataFrame(rows, columns=["task", "worker", "label"])
     gold = pd.DataFrame({"task": range(0, n_tasks, 2), "label": truth[::2]})
-    model = wt.ConfusionMatrixVote(alpha0=0.5).fit(votes, gold)
+    model = wt.ConfusionMatrixVote(trust="gold", prior=0.5).fit(votes, gold)
     for i, w in enumerate(workers):
         mine = votes[(votes.worker == w) & (votes.task % 2 == 0)]
         counts = np.zeros((k, k))
@@ -379,8 +409,15 @@ def test_confusion_matrix_vote_is_the_posterior_under_the_mean_matrices():
             counts[truth[task], label] += 1
         np.testing.assert_allclose(model.confusion_[i], (0.5 + counts) / (k * 0.5 + counts.sum(1, keepdims=True)),
                                    rtol=1e-13)
-    for task in (1, 2, 3):
+        np.testing.assert_allclose(model.trust_.loc[w].to_numpy(), 0.5 + counts, rtol=1e-13)  # the Dirichlet table
+    class_prior = (1 + np.bincount(truth[::2], minlength=k)) / (k + n_tasks // 2)
+    np.testing.assert_allclose(model.class_prior_.to_numpy(), class_prior, rtol=1e-13)
+    assert model.n_iter_ == 0
+    for task in (1, 3, 5):
         reports = votes[votes.task == task].set_index("worker").label
-        joint = np.array([np.prod([model.confusion_[workers.index(w)][y, v] for w, v in reports.items()])
+        joint = np.array([class_prior[y] * np.prod([model.confusion_[workers.index(w)][y, v] for w, v in reports.items()])
                           for y in range(k)])
         np.testing.assert_allclose(model.probas_.loc[task].to_numpy(), joint / joint.sum(), rtol=1e-12)
+    for task in (0, 2):
+        assert model.probas_.loc[task].tolist() == [float(y == truth[task]) for y in range(k)]
+        assert model.labels_[task] == truth[task]

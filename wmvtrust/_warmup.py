@@ -38,5 +38,6 @@ def warm_up():
     accuracy_rows([[0.6] * (ENUMERATE_UP_TO + 1)], [[1.0] * (ENUMERATE_UP_TO + 1)])
     trust_radius(q, space="probability")  # also the decision margin
     votes = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
-    WeightedMajorityVote(max_iter=2).fit(votes)  # duplicate check, scores and expected right votes
+    WeightedMajorityVote(max_iter=2).fit(votes)  # duplicate check, grouping, the Dawid-Skene pass and scores
+    WeightedMajorityVote("one-coin", max_iter=2).fit(votes)  # expected right votes and the symmetric pass
     return time.perf_counter() - start

@@ -2,6 +2,7 @@
 
 import numba as nb
 import numpy as np
+from numba import prange
 
 
 @nb.njit(cache=True)
@@ -103,64 +104,94 @@ def group_by_task(task, n_tasks):
     return start, order
 
 
-@nb.njit(cache=True)
-def _finish_task(score, truth, probas, j):
-    """Softmax of one task's log scores into ``probas[j]`` (one-hot on a known truth); returns ln P(votes[, truth])."""
-    top = score.max()
+@nb.njit(cache=True, inline="always")
+def _posterior_row(score, truth, probas, j):
+    """Softmax of task j's log scores into ``probas[j]`` (one-hot on a known truth); returns the scale of ``score``.
+
+    ``score`` is left holding ``exp(score - top)``; the task's log-likelihood is
+    ``top + ln(total)``, or ``top + ln(score[truth])`` for a known truth. One ``exp`` per
+    label other than the top one.
+    """
+    n_labels = score.shape[0]
+    arg = 0
+    for y in range(1, n_labels):
+        if score[y] > score[arg]:
+            arg = y
+    top = score[arg]
     total = 0.0
-    for y in range(score.shape[0]):
-        score[y] = np.exp(score[y] - top)
+    for y in range(n_labels):
+        score[y] = 1.0 if y == arg else np.exp(score[y] - top)
         total += score[y]
-    if truth >= 0:
-        probas[j, :] = 0.0
-        probas[j, truth] = 1.0
-        return top + np.log(score[truth])
-    for y in range(score.shape[0]):
-        probas[j, y] = score[y] / total
-    return top + np.log(total)
+    for y in range(n_labels):
+        probas[j, y] = score[y] / total if truth < 0 else (1.0 if y == truth else 0.0)
+    return top, total
 
 
-@nb.njit(cache=True)
-def confusion_em_step(starts, worker, label, truth, log_confusion, log_prior, probas, counts):
-    """One E-step of the confusion-matrix model and the expected counts of the next M-step, in one pass.
+@nb.njit(cache=True, parallel=True)
+def confusion_em_step(starts, worker, label, truth, log_confusion, log_prior, probas, counts, class_counts):
+    """One E-step of the confusion-matrix model and the sufficient statistics of the next M-step, in one pass.
 
     The votes are grouped by task (``worker[starts[j]:starts[j + 1]]`` voted on task j).
     ``log_confusion[i, y, v]`` is ln P(worker i reports v | truth y); ``truth[j]`` a known
-    label or -1. Writes ``probas`` (n_tasks, L) and ``counts[i, y, v]`` = the expected
-    number of reports v by worker i on tasks of truth y; returns the log-likelihood
+    label or -1. Writes ``probas`` (n_tasks, L); each of the ``K = counts.shape[0]`` fixed
+    chunks of consecutive tasks writes its own ``counts[c, i, y, v]`` (expected reports v by
+    worker i on its tasks of truth y) and ``class_counts[c, y]``, so that summing them over c
+    in order gives the same numbers whatever the thread count. Returns the log-likelihood
     ``sum_j ln P(votes of j, and its truth where known)``.
     """
-    n_labels = log_prior.shape[0]
-    counts[:] = 0.0
-    score = np.empty(n_labels)
-    loglik = 0.0
-    for j in range(starts.shape[0] - 1):
-        score[:] = log_prior
-        for k in range(starts[j], starts[j + 1]):
+    n_tasks, n_labels, n_chunks = starts.shape[0] - 1, log_prior.shape[0], counts.shape[0]
+    loglik = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        counts[c] = 0.0
+        class_counts[c] = 0.0
+        score = np.empty(n_labels)
+        for j in range(c * n_tasks // n_chunks, (c + 1) * n_tasks // n_chunks):
             for y in range(n_labels):
-                score[y] += log_confusion[worker[k], y, label[k]]
-        loglik += _finish_task(score, truth[j], probas, j)
-        for k in range(starts[j], starts[j + 1]):
+                score[y] = log_prior[y]
+            for k in range(starts[j], starts[j + 1]):
+                for y in range(n_labels):
+                    score[y] += log_confusion[worker[k], y, label[k]]
+            top, total = _posterior_row(score, truth[j], probas, j)
+            loglik[c] += top + np.log(total if truth[j] < 0 else score[truth[j]])
             for y in range(n_labels):
-                counts[worker[k], y, label[k]] += probas[j, y]
-    return loglik
+                class_counts[c, y] += probas[j, y]
+            for k in range(starts[j], starts[j + 1]):
+                for y in range(n_labels):
+                    counts[c, worker[k], y, label[k]] += probas[j, y]
+    return loglik.sum()
 
 
-@nb.njit(cache=True)
-def symmetric_em_step(starts, worker, label, truth, weights, log_prior, probas, right):
+@nb.njit(cache=True, parallel=True)
+def symmetric_em_step(starts, worker, label, truth, weights, log_prior, probas, right, class_counts):
     """One E-step under symmetric noise (finite ``weights``) and each worker's expected right votes, in one pass.
 
     As ``confusion_em_step``, with the posterior's log score of label y the log prior plus
-    the weights of the workers who voted y; ``right[i]`` sums, over worker i's votes, the
-    posterior probability that the vote is right.
+    the weights of the workers who voted y; ``right[c, i]`` sums, over worker i's votes in
+    chunk c, the posterior probability that the vote is right.
     """
-    n_labels = log_prior.shape[0]
-    right[:] = 0.0
-    score = np.empty(n_labels)
-    for j in range(starts.shape[0] - 1):
-        score[:] = log_prior
-        for k in range(starts[j], starts[j + 1]):
-            score[label[k]] += weights[worker[k]]
-        _finish_task(score, truth[j], probas, j)
-        for k in range(starts[j], starts[j + 1]):
-            right[worker[k]] += probas[j, label[k]]
+    n_tasks, n_labels, n_chunks = starts.shape[0] - 1, log_prior.shape[0], right.shape[0]
+    for c in prange(n_chunks):
+        right[c] = 0.0
+        class_counts[c] = 0.0
+        score = np.empty(n_labels)
+        for j in range(c * n_tasks // n_chunks, (c + 1) * n_tasks // n_chunks):
+            for y in range(n_labels):
+                score[y] = log_prior[y]
+            for k in range(starts[j], starts[j + 1]):
+                score[label[k]] += weights[worker[k]]
+            _posterior_row(score, truth[j], probas, j)
+            for y in range(n_labels):
+                class_counts[c, y] += probas[j, y]
+            for k in range(starts[j], starts[j + 1]):
+                right[c, worker[k]] += probas[j, label[k]]
+
+
+@nb.njit(cache=True, parallel=True)
+def sum_chunks(chunks, out):
+    """``out = chunks.sum(axis=0)`` in chunk order, in parallel over the other entries (any shape, flattened)."""
+    flat, total = chunks.reshape(chunks.shape[0], -1), out.reshape(-1)
+    for e in prange(total.shape[0]):
+        acc = 0.0
+        for c in range(flat.shape[0]):
+            acc += flat[c, e]
+        total[e] = acc

@@ -1,39 +1,182 @@
-"""The aggregators: learn trust from a vote table and label every task (the pandas front end of the models)."""
+"""The aggregators: learn trust from a vote table and label every task (the pandas front end of the models).
+
+Each aggregator reads the votes and the optional gold table once, infers the task
+posteriors with its model (``_infer``: a pure function of the encoded votes and the known
+truths, which the summary also calls to cross-fit on gold), and sets the same attributes:
+``labels_``, ``probas_``, ``trust_``, ``class_prior_``, ``n_iter_``, ``converged_``. A task
+whose truth is given keeps it: probability 1 on its gold label.
+"""
 
 import numpy as np
 import pandas as pd
 
 from .._validation import (check_beta_prior, check_choice, check_fraction, check_positive_int, check_positive_real,
                            check_rng, fail, plain)
-from .beliefs import CrowdSummary, EmpiricalBelief, optimality
+from .beliefs import PanelModel, summarise
 from .latent import latent_class_em, latent_class_posterior
-from .models import believed, most_probable, one_coin_em, posterior, softmax, symmetric_weights
+from .models import (balanced_accuracy, clamp, confusion_from_gold, dawid_skene_em, one_coin_em, most_probable,
+                     posterior, symmetric_weights)
 from .votes import gold_codes, gold_record, read_votes
 
 NO_GOLD = ("prior", "error")
+TIES = ("coin", "report")
 
 
-class WeightedMajorityVote:
+class _Aggregator:
+    """Column names, reading the tables, the fitted labels and the summary: what every aggregator shares."""
+
+    name = ""
+
+    def fit(self, votes, gold=None):
+        """Learn trust and label every task.
+
+        Parameters
+        ----------
+        votes : pandas.DataFrame
+            Long vote table (task, worker, label columns).
+        gold : pandas.DataFrame, optional
+            Known truths (task, label columns) of some tasks.
+
+        Returns
+        -------
+        self
+        """
+        check_choice(self.ties, "ties", TIES)
+        self._check_params()
+        data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
+        truth = np.full(data.tasks.size, -1) if gold is None else gold_codes(data, gold, self.task, self.label)
+        probas, state = self._infer(data, truth)
+        decision = most_probable(probas, self.ties, check_rng(self.seed))
+        chosen = data.labels[np.maximum(decision, 0)]
+        if (decision < 0).any():  # reported ties
+            chosen = pd.Index(np.where(decision >= 0, chosen.to_numpy(dtype=object), pd.NA), dtype=object)
+        self.labels_ = pd.Series(chosen, index=data.tasks, name=self.label)
+        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
+        self.class_prior_ = pd.Series(state.pop("class_prior"), index=data.labels, name="prior")
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._fitted = data, truth
+        return self
+
+    def fit_predict(self, votes, gold=None):
+        """Fit and return ``labels_``.
+
+        Parameters
+        ----------
+        votes, gold : see ``fit``
+
+        Returns
+        -------
+        pandas.Series
+        """
+        return self.fit(votes, gold).labels_
+
+    def fit_predict_proba(self, votes, gold=None):
+        """Fit and return ``probas_``.
+
+        Parameters
+        ----------
+        votes, gold : see ``fit``
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return self.fit(votes, gold).probas_
+
+    def summary(self, *, folds=5, confidence=0.95, epsilon=0.01, seed=0):
+        """What accuracy to believe: the model's belief, an empirical one on gold, and stability of optimality.
+
+        - model-based belief: the mean, over the tasks without gold, of the posterior
+          probability of the decided label. Exact in expectation when the model holds
+          (workers err independently given the truth) and trust is the posterior mean of
+          what is known (stability of correctness: proofs/theorem1_soc.md,
+          proofs/soc_confusion_matrix.md).
+        - empirical belief (needs gold given to ``fit``): the accuracy on gold tasks,
+          cross-fitted (each fold of gold tasks labelled by a fit that did not see their
+          truths), with a Wilson interval; needs no independence. Beside it, the model's
+          belief on the same tasks: when that lies outside the interval, the data refute
+          the model's assumptions and the empirical belief is the one to use.
+        - stability of optimality: what knowing each worker's behaviour exactly would add,
+          by Monte Carlo over sampled tasks' panels within a fixed budget (so the cost does
+          not grow with the panel size), with the proven bounds for two labels and Beta
+          trust; and, for symmetric trust, the gold observations per worker that bring the
+          expected regret below ``epsilon``.
+
+        Parameters
+        ----------
+        folds : int, default=5
+            Folds of the gold tasks for cross-fitting.
+        confidence : float, default=0.95
+            Level of the empirical interval.
+        epsilon : float, default=0.01
+            Target regret for the gold observations needed.
+        seed : int, default=0
+            Seed of the fold assignment and of the Monte Carlo.
+
+        Returns
+        -------
+        CrowdSummary
+        """
+        if not hasattr(self, "_fitted"):
+            raise fail("the aggregator", "be fitted before its summary", "call fit(votes, gold) first",
+                       error=RuntimeError)
+        folds = check_positive_int(folds, "folds")
+        confidence, epsilon = check_fraction(confidence, "confidence"), check_positive_real(epsilon, "epsilon")
+        data, truth = self._fitted
+        return summarise(self.name, data, truth, self.probas_.to_numpy(), lambda known: self._infer(data, known)[0],
+                         self._panel(data), folds=folds, confidence=confidence, epsilon=epsilon, seed=seed)
+
+    def _check_params(self):
+        """Check the constructor's parameters, when ``fit`` starts."""
+
+    def _infer(self, data, truth):
+        """(task posteriors, fitted attributes with ``class_prior``) from the votes and the known truths."""
+        raise NotImplementedError
+
+    def _panel(self, data):
+        """The ``PanelModel`` of the fit, or why there is none."""
+        raise NotImplementedError
+
+
+class WeightedMajorityVote(_Aggregator):
     """Aggregate crowd labels by weighted majority (plurality) voting with learned trust.
+
+    Each worker has one number, its trust ``t``; under symmetric noise a vote counts
+    ``ln((L - 1) t / (1 - t))`` for its label, and the class prior's log is added.
 
     Parameters
     ----------
-    trust : {"em", "gold"} or pandas.Series, default="em"
-        Where trust comes from: EM under the one-coin model on the votes themselves,
-        the Beta posterior of each worker's record on gold tasks, or a Series of trust
-        indexed by worker.
+    trust : {"em", "one-coin", "gold"} or pandas.Series, default="em"
+        Where trust comes from:
+
+        - ``"em"``: each worker's balanced accuracy (the mean of its confusion matrix's
+          diagonal) in the Dawid-Skene model fitted by ``ConfusionMatrixVote()``, with the
+          class prior of that fit. A worker whose answers do not depend on the truth gets
+          the trust of chance, ``1 / L``, and weight 0, whatever label it favours and however
+          the truths are distributed: label-biased workers cannot pull the labels their way,
+          and the class prior cannot run away with them.
+        - ``"one-coin"``: EM under the one-coin model (one accuracy per worker, class prior
+          learned without a prior); it collapses onto one label when many workers are
+          label-biased. Kept as the classical baseline.
+        - ``"gold"``: the Beta posterior of each worker's record on gold tasks.
+        - a Series of trust in [0, 1] indexed by worker.
+
+        With gold given to ``fit``, "em" and "one-coin" keep the gold tasks' truths fixed
+        and infer the others.
     prior : (float, float), default=(1, 1)
-        Beta prior of every worker's accuracy.
+        Beta prior of every worker's accuracy ("one-coin" and "gold").
     ties : {"coin", "report"}, default="coin"
         A tie is broken by a seeded fair choice among the tied labels, or reported as NA.
     seed : int or numpy.random.Generator, default=0
         Seed of the tie-breaking coin.
     no_gold : {"prior", "error"}, default="prior"
         With gold trust, a worker without a gold vote keeps the prior, or is an error.
-    max_iter : int, default=1000
+    max_iter : int, default=500
         Most EM iterations.
-    tol : float, default=1e-9
-        EM stops when no worker's trust changes by more.
+    tol : float, default=1e-6
+        EM stops when no parameter moves by more (trust for "one-coin"; confusion entries
+        and class probabilities for "em").
     task, worker, label : str
         Column names of the vote and gold tables.
     duplicates : {"error", "first", "last"}, default="error"
@@ -46,12 +189,14 @@ class WeightedMajorityVote:
     probas_ : pandas.DataFrame
         Posterior probability of each label per task under the trust model.
     trust_ : pandas.DataFrame
-        Per worker: ``mean`` (the trust), ``alpha``, ``beta`` (its Beta posterior; NaN for
-        user-given trust) and ``n_gold`` (gold votes; NaN unless gold trust).
+        Per worker: ``mean`` (the trust), ``alpha``, ``beta`` (its Beta posterior, for
+        "one-coin" and "gold"; NaN otherwise) and ``n_gold`` (gold votes; NaN without gold).
     class_prior_ : pandas.Series
         P(truth = label): fitted by EM, uniform otherwise.
     n_iter_ : int
         EM iterations (0 for gold or given trust).
+    converged_ : bool
+        Whether EM met ``tol`` (True without EM).
 
     Examples
     --------
@@ -62,137 +207,50 @@ class WeightedMajorityVote:
     ['x', 'x']
     """
 
-    def __init__(self, trust="em", *, prior=(1, 1), ties="coin", seed=0, no_gold="prior", max_iter=1000, tol=1e-9,
+    name = "WeightedMajorityVote"
+
+    def __init__(self, trust="em", *, prior=(1, 1), ties="coin", seed=0, no_gold="prior", max_iter=500, tol=1e-6,
                  task="task", worker="worker", label="label", duplicates="error"):
         self.trust, self.prior, self.ties, self.seed, self.no_gold = trust, prior, ties, seed, no_gold
         self.max_iter, self.tol, self.duplicates = max_iter, tol, duplicates
         self.task, self.worker, self.label = task, worker, label
 
-    def fit(self, votes, gold=None):
-        """Learn trust and aggregate.
-
-        Parameters
-        ----------
-        votes : pandas.DataFrame
-            Long vote table (task, worker, label columns).
-        gold : pandas.DataFrame, optional
-            Known truths (task, label columns); required for ``trust="gold"``.
-
-        Returns
-        -------
-        self
-        """
-        check_choice(self.ties, "ties", ("coin", "report"))
+    def _check_params(self):
         check_choice(self.no_gold, "no_gold", NO_GOLD)
-        data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
-        t, table, log_prior, probas = self._learn(data, gold)
-        decision = most_probable(probas, self.ties, check_rng(self.seed))
-        chosen = data.labels[np.maximum(decision, 0)]
-        if (decision < 0).any():  # reported ties
-            chosen = pd.Index(np.where(decision >= 0, chosen.to_numpy(dtype=object), pd.NA), dtype=object)
-        self.labels_ = pd.Series(chosen, index=data.tasks, name=self.label)
-        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
-        self.trust_ = pd.DataFrame(table, index=data.workers)
-        self.class_prior_ = pd.Series(np.exp(log_prior), index=data.labels, name="prior")
-        self._fitted = data, gold
-        return self
+        if not isinstance(self.trust, pd.Series) and self.trust not in ("em", "one-coin", "gold"):
+            raise fail("trust", "be 'em', 'one-coin', 'gold' or a pandas Series indexed by worker",
+                       f"got {self.trust!r}")
+        check_beta_prior(self.prior)
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_real(self.tol, "tol")
 
-    def _learn(self, data, gold):
-        """Trust, the trust table, the log class prior and the task posteriors for encoded votes."""
-        prior = check_beta_prior(self.prior)
-        n_labels = max(data.labels.size, 2)
-        log_prior = np.full(data.labels.size, -np.log(n_labels))
-        self.n_iter_ = 0
+    def _infer(self, data, truth):
+        codes, n_labels = data.codes, max(data.labels.size, 2)
+        class_prior = np.full(codes.n_labels, 1.0 / n_labels)
+        alpha = beta = np.full(codes.n_workers, np.nan)
+        n_iter, converged = 0, True
         if isinstance(self.trust, pd.Series):
             t = self._given_trust(data)
-            table = {"mean": t, "alpha": np.nan, "beta": np.nan, "n_gold": np.nan}
         elif self.trust == "gold":
-            right, n_gold = gold_record(data, gold_codes(data, gold, self.task, self.label), self.no_gold)
-            alpha, beta = prior[0] + right, prior[1] + n_gold - right
+            _need_gold(truth)
+            right, n_gold = gold_record(data, truth, self.no_gold)
+            alpha, beta = self.prior[0] + right, self.prior[1] + n_gold - right
             t = alpha / (alpha + beta)
-            table = {"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold}
-        elif self.trust == "em":
-            alpha, beta, log_prior = self._em(data, prior, n_labels)
-            t = alpha / (alpha + beta)
-            table = {"mean": t, "alpha": alpha, "beta": beta, "n_gold": np.nan}
+        elif self.trust == "one-coin":
+            fit = one_coin_em(codes, self.prior, n_labels, self.max_iter, self.tol, truth=truth)
+            alpha, beta, n_iter, converged = fit.alpha, fit.beta, fit.n_iter, fit.converged
+            t, class_prior = alpha / (alpha + beta), np.exp(fit.log_prior)
         else:
-            raise fail("trust", "be 'em', 'gold' or a pandas Series indexed by worker", f"got {self.trust!r}")
-        return t, table, log_prior, posterior(data.codes, symmetric_weights(t, n_labels), log_prior)
-
-    def summary(self, *, folds=5, confidence=0.95, epsilon=0.01, seed=0):
-        """What accuracy to believe: the model's belief beside an empirical one measured on gold.
-
-        - model-based belief: the mean over tasks of the posterior probability of the
-          decided label. Exact in expectation when workers err independently given the
-          truth, with symmetric noise, and trust is the posterior mean of what is known
-          (Theorem 1, proofs/theorem1_soc.md).
-        - empirical belief (needs the gold table given to ``fit``): the aggregate's
-          accuracy on gold tasks, cross-fitted for gold trust (trust learned on the other
-          ``folds - 1`` folds of gold tasks, accuracy measured on the held-out fold), with a
-          Wilson interval; needs no independence. Beside it, the model's belief on the
-          same held-out tasks: when that lies outside the interval, the data refute the
-          model's assumptions (typically independence) and the empirical belief is the one
-          to use.
-        - for two labels and Beta trust: the stability-of-optimality gap of a typical
-          task's panel (what knowing each worker's accuracy exactly would add, with its
-          bounds) and the gold observations per worker that bring the expected regret
-          below ``epsilon``.
-
-        Parameters
-        ----------
-        folds : int, default=5
-            Folds of the gold tasks for cross-fitting gold trust.
-        confidence : float, default=0.95
-            Level of the empirical interval.
-        epsilon : float, default=0.01
-            Target regret for the gold observations needed.
-        seed : int, default=0
-            Seed of the fold assignment and of the sampled panels.
-
-        Returns
-        -------
-        CrowdSummary
-        """
-        if not hasattr(self, "_fitted"):
-            raise fail("the aggregator", "be fitted before its summary", "call fit(votes, gold) first",
-                       error=RuntimeError)
-        data, gold = self._fitted
-        probas = self.probas_.to_numpy()
-        belief = float(believed(probas))
-        empirical = None if gold is None else self._cross_fit(data, gold, check_positive_int(folds, "folds"),
-                                                                check_fraction(confidence, "confidence"), seed)
-        soo = None
-        if data.labels.size == 2 and not isinstance(self.trust, pd.Series):
-            soo = optimality(data, self.trust_, check_positive_real(epsilon, "epsilon"), seed)
-        return CrowdSummary(data.tasks.size, data.workers.size, data.labels.size, belief, empirical, soo)
-
-    def _cross_fit(self, data, gold, folds, confidence, seed):
-        truth = gold_codes(data, gold, self.task, self.label)
-        rows = np.flatnonzero(truth >= 0)
-        if rows.size == 0:
-            return None
-        codes = truth[rows]
-        if isinstance(self.trust, str) and self.trust == "gold":  # gold trust (n_iter_ stays 0 on refits)
-            fold = check_rng(seed).permutation(rows.size) % folds
-            probas = np.empty((rows.size, data.labels.size))
-            for k in range(folds):
-                held = fold == k
-                if held.any():
-                    train = gold[~gold[self.task].isin(data.tasks[rows[held]])]
-                    probas[held] = self._learn(data, train)[3][rows[held]]
-        else:  # EM or given trust never saw the gold labels
-            probas = self.probas_.to_numpy()[rows]
-        correct = probas.argmax(axis=1) == codes  # the decision, ties aside (probability 0 for continuous trust)
-        return EmpiricalBelief.of(correct, float(believed(probas)), confidence)
-
-
-    def fit_predict(self, votes, gold=None):
-        """Fit and return ``labels_``."""
-        return self.fit(votes, gold).labels_
-
-    def fit_predict_proba(self, votes, gold=None):
-        """Fit and return ``probas_``."""
-        return self.fit(votes, gold).probas_
+            fit = dawid_skene_em(codes, truth=truth, max_iter=self.max_iter, tol=self.tol)
+            t, class_prior, n_iter, converged = balanced_accuracy(fit.confusion), fit.class_prior, fit.n_iter, \
+                fit.converged
+            self._dirichlet = fit.dirichlet  # the summary draws the workers' behaviour from it
+        with np.errstate(divide="ignore"):  # a label of prior 0 stays impossible
+            log_class = np.log(class_prior)
+        probas = clamp(posterior(codes, symmetric_weights(t, n_labels), log_class), truth)
+        n_gold = np.nan if (truth < 0).all() else gold_record(data, truth)[1]
+        table = pd.DataFrame({"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold}, index=data.workers)
+        return probas, {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged}
 
     def _given_trust(self, data):
         trust = self.trust
@@ -206,14 +264,142 @@ class WeightedMajorityVote:
             raise fail("trust", "lie in [0, 1]", f"trust[{plain(data.workers[bad.argmax()])!r}] = {float(t[bad.argmax()])!r}")
         return t
 
-    def _em(self, data, prior, n_labels):
-        fit = one_coin_em(data.codes, prior, n_labels, check_positive_int(self.max_iter, "max_iter"),
-                          check_positive_real(self.tol, "tol"))
-        self.n_iter_ = fit.n_iter
-        return fit.alpha, fit.beta, fit.log_prior
+    def _panel(self, data):
+        if data.labels.size < 2:
+            return "Stability of optimality: not defined with one label."
+        t, n_labels = self.trust_["mean"].to_numpy(), data.labels.size
+        log_rule = _symmetric_rows(t, n_labels)
+        log_class = np.log(self.class_prior_.to_numpy())
+        if isinstance(self.trust, pd.Series):
+            return PanelModel(log_rule, log_class, trust=t)
+        if self.trust == "em":
+            return PanelModel(log_rule, log_class, dirichlet=self._dirichlet, trust=t)
+        return PanelModel(log_rule, log_class, alpha=self.trust_["alpha"].to_numpy(),
+                          beta=self.trust_["beta"].to_numpy(), trust=t)
 
 
-class DifficultyAwareVote:
+def _need_gold(truth):
+    if (truth < 0).all():
+        raise fail("gold", "be given for trust='gold'", "no task of the votes has a gold label",
+                   "Pass a table of known truths.")
+
+
+def _symmetric_rows(t, n_labels):
+    """ln of the symmetric-noise confusion matrices of trust ``t``, shape (n_workers, L, L)."""
+    with np.errstate(divide="ignore"):
+        rows = np.repeat(np.log((1 - t) / (n_labels - 1))[:, None, None], n_labels, axis=1).repeat(n_labels, axis=2)
+        rows[:, np.arange(n_labels), np.arange(n_labels)] = np.log(t)[:, None]
+    return rows
+
+
+class ConfusionMatrixVote(_Aggregator):
+    """Bayesian Dawid-Skene: a confusion matrix per worker, learned from the votes, from gold, or from both.
+
+    Worker ``i`` reports label ``v`` for truth ``y`` with probability ``Pi_i[y, v]``; for two
+    labels this is the two-coin model (sensitivity and specificity), which explains label
+    bias. Each row of ``Pi_i`` has a Dirichlet prior, and so has the class prior ``rho``
+    (Dirichlet(1, ..., 1)). The aggregator reports posterior means: each row's mean given its
+    (expected) counts, and the posterior of each task under those means,
+    ``P(y | v) ~ rho_y prod_i E[Pi_i][y, v_i]``. Each term of the accuracy holds one entry
+    of each worker's matrix, so the accuracy is affine in each worker's matrix and
+    stability of correctness carries over (proofs/soc_confusion_matrix.md); for the matrices
+    learned by EM the means are those of the Dirichlet posterior given the expected
+    counts, an approximation the proof names.
+
+    Parameters
+    ----------
+    trust : {"em", "gold"}, default="em"
+        ``"em"``: EM over the unknown truths (``models.dawid_skene_em``); gold tasks, when
+        given, keep their truth and the others are inferred. It starts from plurality
+        voting; each iteration raises the posterior density, and it stops when no confusion
+        entry or class probability moves by more than ``tol``. ``"gold"``: the matrices
+        from the gold tasks alone.
+    prior : "pooled" or float, default="pooled"
+        The Dirichlet prior of every row: ``L`` pseudo-votes spread like the crowd's pooled
+        confusion row at the plurality-vote start (a worker with few votes is read as a
+        typical member of the crowd), or this many pseudo-votes in every cell (1.0: uniform).
+    ties : {"coin", "report"}, default="coin"
+        A tie is broken by a seeded fair choice among the tied labels, or reported as NA.
+    seed : int or numpy.random.Generator, default=0
+        Seed of the tie-breaking coin and of the restarts.
+    max_iter : int, default=500
+        Most EM iterations per start.
+    tol : float, default=1e-6
+        EM stops when no parameter moves by more.
+    restarts : int, default=0
+        Further EM starts, from the plurality posterior mixed half and half with random
+        ones; the fit of highest posterior density is kept.
+    task, worker, label : str
+        Column names.
+    duplicates : {"error", "first", "last"}, default="error"
+        See ``read_votes``.
+
+    Attributes
+    ----------
+    labels_ : pandas.Series
+    probas_ : pandas.DataFrame
+    confusion_ : ndarray of shape (n_workers, n_labels, n_labels)
+        Posterior mean confusion matrices, rows = truth, columns = report.
+    counts_ : ndarray of shape (n_workers, n_labels, n_labels)
+        Expected reports per worker, truth and report (exact counts on gold tasks).
+    trust_ : pandas.DataFrame
+        The Dirichlet parameters (prior plus counts) of every row, indexed by (worker, truth),
+        one column per reported label: the trust table.
+    class_prior_ : pandas.Series
+        Posterior mean of the class prior.
+    n_iter_ : int
+        EM iterations (0 for ``trust="gold"``).
+    converged_ : bool
+    log_posterior_ : float
+        The objective EM raises, at the fit.
+
+    Examples
+    --------
+    >>> votes = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "y", "y"]})
+    >>> gold = pd.DataFrame({"task": [2], "label": ["y"]})
+    >>> model = ConfusionMatrixVote(trust="gold", prior=1.0).fit(votes, gold)
+    >>> model.confusion_[0].tolist()  # worker a: truth y reported y once, on top of the uniform prior
+    [[0.5, 0.5], [0.3333333333333333, 0.6666666666666666]]
+    """
+
+    name = "ConfusionMatrixVote"
+
+    def __init__(self, trust="em", *, prior="pooled", ties="coin", seed=0, max_iter=500, tol=1e-6, restarts=0,
+                 task="task", worker="worker", label="label", duplicates="error"):
+        self.trust, self.prior, self.ties, self.seed = trust, prior, ties, seed
+        self.max_iter, self.tol, self.restarts = max_iter, tol, restarts
+        self.task, self.worker, self.label, self.duplicates = task, worker, label, duplicates
+
+    def _check_params(self):
+        check_choice(self.trust, "trust", ("em", "gold"))
+        if self.prior != "pooled":
+            check_positive_real(self.prior, "prior")
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_real(self.tol, "tol")
+        if isinstance(self.restarts, bool) or not isinstance(self.restarts, (int, np.integer)) or self.restarts < 0:
+            raise fail("restarts", "be a whole number >= 0", f"got {self.restarts!r}")
+
+    def _infer(self, data, truth):
+        if self.trust == "gold":
+            _need_gold(truth)
+            fit = confusion_from_gold(data.codes, truth=truth, prior=self.prior)
+        else:
+            fit = dawid_skene_em(data.codes, truth=truth, prior=self.prior, max_iter=self.max_iter, tol=self.tol,
+                                 restarts=self.restarts, rng=check_rng(self.seed))
+        index = pd.MultiIndex.from_product([data.workers, data.labels], names=[data.workers.name, "truth"])
+        trust = pd.DataFrame(fit.dirichlet.reshape(-1, data.labels.size), index=index, columns=data.labels)
+        return fit.probas, {"confusion_": fit.confusion, "counts_": fit.counts, "trust_": trust,
+                            "class_prior": fit.class_prior, "n_iter_": fit.n_iter, "converged_": fit.converged,
+                            "log_posterior_": fit.log_posterior}
+
+    def _panel(self, data):
+        if data.labels.size < 2:
+            return "Stability of optimality: not defined with one label."
+        return PanelModel(np.log(self.confusion_), np.log(self.class_prior_.to_numpy()),
+                          dirichlet=self.trust_.to_numpy().reshape(self.confusion_.shape))
+
+
+class DifficultyAwareVote(_Aggregator):
     """Aggregation that lets workers err together: conditional independence given a latent task difficulty.
 
     Each task has a hidden difficulty class ``d`` (probability ``pi_d``); given the truth
@@ -230,15 +416,19 @@ class DifficultyAwareVote:
         Difficulty classes.
     prior : (float, float), default=(1, 1)
         Beta prior of every worker's accuracy in every class.
+    ties : {"coin", "report"}, default="coin"
+        A tie is broken by a seeded fair choice among the tied labels, or reported as NA.
     max_iter : int, default=500
         Most EM iterations.
     tol : float, default=1e-8
         EM stops when no trust moves by more.
     seed : int, default=0
-        Seed of the EM start (classes start from perturbed copies of the pooled trust).
+        Seed of the EM start (classes start from perturbed copies of the pooled trust) and of
+        the tie-breaking coin.
     task, worker, label : str
         Column names.
     duplicates : {"error", "first", "last"}, default="error"
+        See ``read_votes``.
 
     Attributes
     ----------
@@ -251,12 +441,16 @@ class DifficultyAwareVote:
     class_weights_ : ndarray
         ``pi_d``.
     believed_accuracy_ : float
-        Mean over tasks of the probability that the decided label is right, under this model.
+        Mean over the tasks without gold of the probability that the decided label is right,
+        under this model.
     """
 
-    def __init__(self, n_classes=2, *, prior=(1, 1), max_iter=500, tol=1e-8, seed=0, task="task", worker="worker",
-                 label="label", duplicates="error"):
-        self.n_classes, self.prior, self.max_iter, self.tol, self.seed = n_classes, prior, max_iter, tol, seed
+    name = "DifficultyAwareVote"
+
+    def __init__(self, n_classes=2, *, prior=(1, 1), ties="coin", max_iter=500, tol=1e-8, seed=0, task="task",
+                 worker="worker", label="label", duplicates="error"):
+        self.n_classes, self.prior, self.ties, self.max_iter, self.tol, self.seed = \
+            n_classes, prior, ties, max_iter, tol, seed
         self.task, self.worker, self.label, self.duplicates = task, worker, label, duplicates
 
     def fit(self, votes, gold):
@@ -273,94 +467,33 @@ class DifficultyAwareVote:
         -------
         self
         """
-        n_classes = check_positive_int(self.n_classes, "n_classes")
-        prior = check_beta_prior(self.prior)
-        max_iter, tol = check_positive_int(self.max_iter, "max_iter"), check_positive_real(self.tol, "tol")
-        data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
-        y = gold_codes(data, gold, self.task, self.label)
-        on_gold = y[data.codes.task] >= 0
-        n_labels = max(data.labels.size, 2)
-        gold_task = np.unique(data.codes.task[on_gold], return_inverse=True)[1]
-        t, weights, self.n_iter_ = latent_class_em(gold_task, data.codes.worker[on_gold],
-                                                   (data.codes.label == y[data.codes.task])[on_gold], data.workers.size,
-                                                   n_classes, n_labels, prior, max_iter, tol, check_rng(self.seed))
-        probas = latent_class_posterior(data.codes, t, weights, n_labels)
-        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
-        self.labels_ = pd.Series(data.labels[probas.argmax(axis=1)], index=data.tasks, name=self.label)
-        self.trust_ = pd.DataFrame(t, index=data.workers, columns=[f"class {d}" for d in range(n_classes)])
-        self.class_weights_ = weights
-        self.believed_accuracy_ = float(believed(probas))
+        if gold is None:
+            raise fail("gold", "be given for DifficultyAwareVote", "got None", "Pass a table of known truths.")
+        super().fit(votes, gold)
+        _need_gold(self._fitted[1])
+        data, truth = self._fitted
+        self.believed_accuracy_ = float(self.probas_.to_numpy()[truth < 0].max(axis=1).mean()) if (truth < 0).any() \
+            else float("nan")
         return self
 
+    def _check_params(self):
+        check_positive_int(self.n_classes, "n_classes")
+        check_beta_prior(self.prior)
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_real(self.tol, "tol")
 
-class ConfusionMatrixVote:
-    """Aggregation with a confusion matrix per worker, learned from gold (a Dirichlet posterior per row).
+    def _infer(self, data, truth):
+        codes, n_labels = data.codes, max(data.labels.size, 2)
+        on_gold = truth[codes.task] >= 0
+        gold_task = np.unique(codes.task[on_gold], return_inverse=True)[1]
+        t, weights, n_iter = latent_class_em(gold_task, codes.worker[on_gold], (codes.label == truth[codes.task])[on_gold],
+                                             codes.n_workers, self.n_classes, n_labels, self.prior, self.max_iter,
+                                             self.tol, check_rng(self.seed))
+        probas = clamp(latent_class_posterior(codes, t, weights, n_labels), truth)
+        table = pd.DataFrame(t, index=data.workers, columns=[f"class {d}" for d in range(self.n_classes)])
+        return probas, {"trust_": table, "class_weights_": weights, "class_prior": np.full(codes.n_labels, 1 / n_labels),
+                        "n_iter_": n_iter, "converged_": n_iter < self.max_iter}
 
-    Worker ``i`` reports label ``v`` for truth ``y`` with probability ``Pi_i[y, v]``. Each
-    row of ``Pi_i`` gets a Dirichlet(``alpha0``, ..., ``alpha0``) prior and the worker's gold
-    votes for that truth; the aggregator decides by the posterior under the mean
-    matrices, ``argmax_y rho_y prod_i E[Pi_i][y, v_i]`` (``rho`` uniform). Each term of the
-    accuracy holds one entry of each worker's matrix, so the accuracy is affine in each
-    worker's matrix and stability of correctness carries over from symmetric noise
-    (proofs/soc_confusion_matrix.md). Rows a worker has no gold for keep the prior: uniform.
-
-    Parameters
-    ----------
-    alpha0 : float, default=1.0
-        Dirichlet prior count of every cell.
-    task, worker, label : str
-        Column names.
-    duplicates : {"error", "first", "last"}, default="error"
-
-    Attributes
-    ----------
-    labels_ : pandas.Series
-    probas_ : pandas.DataFrame
-    confusion_ : ndarray of shape (n_workers, n_labels, n_labels)
-        Posterior mean confusion matrices, rows = truth, columns = report.
-    counts_ : ndarray of shape (n_workers, n_labels, n_labels)
-        Gold votes per worker, truth and report.
-
-    Examples
-    --------
-    >>> votes = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "y", "y"]})
-    >>> gold = pd.DataFrame({"task": [2], "label": ["y"]})
-    >>> model = ConfusionMatrixVote().fit(votes, gold)
-    >>> model.confusion_[0].tolist()  # worker a: truth y reported y once, on top of the uniform prior
-    [[0.5, 0.5], [0.3333333333333333, 0.6666666666666666]]
-    """
-
-    def __init__(self, alpha0=1.0, *, task="task", worker="worker", label="label", duplicates="error"):
-        self.alpha0, self.task, self.worker, self.label, self.duplicates = alpha0, task, worker, label, duplicates
-
-    def fit(self, votes, gold):
-        """Learn the confusion matrices from the gold tasks and aggregate every task.
-
-        Parameters
-        ----------
-        votes : pandas.DataFrame
-            Long vote table.
-        gold : pandas.DataFrame
-            Known truths (task, label).
-
-        Returns
-        -------
-        self
-        """
-        alpha0 = check_positive_real(self.alpha0, "alpha0")
-        data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
-        k = data.labels.size
-        y = gold_codes(data, gold, self.task, self.label)
-        known = y >= 0
-        on_gold = known[data.codes.task]
-        cell = (data.codes.worker[on_gold] * k + y[data.codes.task[on_gold]]) * k + data.codes.label[on_gold]
-        counts = np.bincount(cell, minlength=data.workers.size * k * k).reshape(data.workers.size, k, k)
-        confusion = (alpha0 + counts) / (k * alpha0 + counts.sum(axis=2, keepdims=True))
-        log_report = np.log(confusion[data.codes.worker, :, data.codes.label])  # (votes, truth): log P(v_i | y)
-        score = np.stack([np.bincount(data.codes.task, weights=log_report[:, c], minlength=data.tasks.size)
-                          for c in range(k)], axis=1)
-        probas = softmax(score)
-        self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
-        self.labels_ = pd.Series(data.labels[probas.argmax(axis=1)], index=data.tasks, name=self.label)
-        self.confusion_, self.counts_ = confusion, counts
-        return self
+    def _panel(self, data):
+        return ("Stability of optimality: not computed for the latent-class model (its trust is an EM fit, not a "
+                "posterior distribution to draw from).")

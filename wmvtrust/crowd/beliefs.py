@@ -1,13 +1,22 @@
-"""What accuracy to believe for a crowd's labels: the model's belief, an empirical one on gold, stability of optimality."""
+"""What accuracy to believe for a crowd's labels: the model's belief, an empirical one on gold, stability of optimality.
+
+Every aggregator's ``summary()`` returns a ``CrowdSummary`` built here, with the same
+parts whatever the model; a part that does not apply is ``None`` and a note says why.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
-from .._validation import check_rng
-from ..stability import observations_needed, soo_gap
+from ..stability import soo_bounds
 from ..trust import BetaTrust
+from .models import believed
+
+PANELS = 50  # tasks whose panels a summary simulates
+CELLS_PER_PANEL = 160_000  # simulated draws x voters x cells of a voter's matrix, per panel: the Monte Carlo budget
+MAX_OBSERVATIONS = 100_000  # the search for the gold needed gives up beyond this
+TIE = 1e-9  # log scores this close to the top count as tied (sums of O(1) terms: far above rounding)
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,7 @@ class EmpiricalBelief:
 
     @classmethod
     def of(cls, correct, model_belief, confidence):
+        """The Wilson interval of the accuracy ``correct.mean()``, beside ``model_belief``."""
         n = correct.size
         mean = float(correct.mean())
         z = float(stats.norm.ppf(0.5 + confidence / 2))
@@ -37,57 +47,68 @@ class EmpiricalBelief:
 
 
 @dataclass(frozen=True)
+class PanelModel:
+    """How a summary simulates a task's panel: what each worker's behaviour may be, and the rule that votes.
+
+    ``log_rule[i, y, v]``: ln of the probability of report v given truth y that the aggregator
+    decides with; ``log_class``: ln of its class prior. The workers' true matrices are drawn
+    from Dirichlet rows ``dirichlet[i, y]``, or are symmetric with accuracy drawn from
+    ``Beta(alpha[i], beta[i])``; with neither, only the gold needed is computed. ``trust``
+    (symmetric rules only) is what the gold needed is planned for.
+    """
+
+    log_rule: np.ndarray
+    log_class: np.ndarray
+    dirichlet: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    beta: np.ndarray | None = None
+    trust: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class Optimality:
-    """Stability of optimality for the panels of a crowd (two labels, Beta trust)."""
+    """Stability of optimality of a crowd's panels, by Monte Carlo, and the gold that a target regret needs.
 
-    soo_gap: float  # mean over sampled tasks of their panel's SoO gap
-    stderr: float  # over the sampled tasks
-    sign_aware_bound: float
-    theorem3_bound: float
+    ``soo_gap``: the mean, over sampled tasks, of what knowing each voter's behaviour exactly
+    would add to the accuracy of the task's decision (the expected value of perfect
+    information), with its standard error; ``None`` when the trust has no distribution.
+    ``sign_aware_bound`` and ``theorem3_bound``: the proven bounds, for two labels and Beta
+    trust only. ``observations_needed``: gold observations per worker that bring the
+    expected regret of the median panel below ``epsilon`` (symmetric trust only; ``None``
+    otherwise or beyond ``MAX_OBSERVATIONS``). ``method`` states the budget.
+    """
+
+    soo_gap: float | None
+    stderr: float | None
+    sign_aware_bound: float | None
+    theorem3_bound: float | None
     n_panels: int
-    observations_needed: int  # gold observations per worker for a regret below epsilon, on the median panel
+    method: str
+    observations_needed: int | None
     epsilon: float
-
-
-def optimality(data, trust, epsilon, seed, n_panels=100, draws=500):
-    """SoO gap of up to ``n_panels`` sampled tasks' panels, and the observations needed on the median panel."""
-    rng = check_rng(seed)
-    sample = rng.choice(data.tasks.size, size=min(n_panels, data.tasks.size), replace=False)
-    order = np.argsort(data.codes.task, kind="stable")
-    starts = np.searchsorted(data.codes.task[order], np.arange(data.tasks.size + 1))
-    alpha, beta = trust["alpha"].to_numpy(), trust["beta"].to_numpy()
-    gaps, bounds, sizes = [], [], []
-    for j in sample:
-        voters = data.codes.worker[order[starts[j]:starts[j + 1]]]
-        gap = soo_gap(BetaTrust(alpha[voters], beta[voters]), draws=draws, seed=int(rng.integers(2**32)))
-        gaps.append(gap.value)
-        bounds.append((gap.sign_aware_bound, gap.upper_bound))
-        sizes.append(voters.size)
-    median = sample[np.argsort(sizes)[len(sizes) // 2]]
-    voters = data.codes.worker[order[starts[median]:starts[median + 1]]]
-    needed = observations_needed(alpha[voters] / (alpha[voters] + beta[voters]), epsilon).observations
-    gaps, bounds = np.array(gaps), np.array(bounds)
-    stderr = float(gaps.std(ddof=1) / np.sqrt(gaps.size)) if gaps.size > 1 else float("nan")
-    return Optimality(float(gaps.mean()), stderr, float(bounds[:, 0].mean()), float(bounds[:, 1].mean()),
-                      int(gaps.size), int(needed), epsilon)
 
 
 @dataclass(frozen=True)
 class CrowdSummary:
-    """The result of ``WeightedMajorityVote.summary``."""
+    """The result of every aggregator's ``summary()``."""
 
+    model: str
     n_tasks: int
     n_workers: int
     n_labels: int
+    n_gold: int
     believed_accuracy: float
     empirical: EmpiricalBelief | None
     optimality: Optimality | None
+    notes: tuple = ()
 
     def __str__(self):
-        lines = [f"{self.n_tasks} tasks, {self.n_workers} workers, {self.n_labels} labels.",
-                 f"Model-based belief: accuracy {self.believed_accuracy:.4f} over all tasks. It is exact in "
-                 "expectation if workers err independently given the truth, with symmetric noise, and trust is "
-                 "the posterior mean of what is known (stability of correctness, Theorem 1)."]
+        over = "all tasks" if self.n_gold == 0 else f"the {self.n_tasks - self.n_gold} tasks without gold"
+        lines = [f"{self.model}: {self.n_tasks} tasks ({self.n_gold} with gold), {self.n_workers} workers, "
+                 f"{self.n_labels} labels.",
+                 f"Model-based belief: accuracy {self.believed_accuracy:.4f} over {over}. It is exact in expectation "
+                 "if the model holds: workers err independently given the truth, and trust is the posterior mean "
+                 "of what is known (stability of correctness, Theorem 1)."]
         e = self.empirical
         if e is None:
             lines.append("Empirical belief: no gold tasks, so the independence assumption cannot be checked.")
@@ -99,10 +120,167 @@ class CrowdSummary:
                          if e.independence_refuted else
                          "The two agree: the data do not refute independence; the model-based belief stands.")
         o = self.optimality
-        if o is not None:
-            lines.append(f"Stability of optimality: knowing each worker's accuracy exactly would add {o.soo_gap:.4f} "
-                         f"(+- {o.stderr:.4f}) accuracy on a typical task ({o.n_panels} panels sampled); proven "
-                         f"bounds 0 <= gap <= {o.sign_aware_bound:.4f} (sign-aware) <= {o.theorem3_bound:.4f} "
-                         f"(Theorem 3). Gold observations per worker for an expected regret below {o.epsilon:g}: "
-                         f"{o.observations_needed}.")
+        if o is not None and o.soo_gap is not None:
+            bounds = ("" if o.theorem3_bound is None else
+                      f"; proven bounds 0 <= gap <= {o.sign_aware_bound:.4f} (sign-aware) <= {o.theorem3_bound:.4f} "
+                      "(Theorem 3)")
+            lines.append(f"Stability of optimality: knowing each worker's behaviour exactly would add {o.soo_gap:.4f} "
+                         f"(+- {o.stderr:.4f}) accuracy on a typical task{bounds} ({o.method}).")
+        if o is not None and o.observations_needed is not None:
+            lines.append(f"Gold observations per worker for an expected regret below {o.epsilon:g}: "
+                         f"{o.observations_needed} (median panel).")
+        lines.extend(self.notes)
         return "\n".join(lines)
+
+
+def summarise(model, data, truth, probas, refit, panel, *, folds, confidence, epsilon, seed):
+    """A ``CrowdSummary`` of a fitted aggregator.
+
+    ``truth``: gold codes (-1 where none); ``probas``: the task posteriors of the fit;
+    ``refit(truth)`` the task posteriors of the same aggregator fitted with only the gold
+    ``truth`` it is given (for cross-fitting); ``panel``: a ``PanelModel`` or a string saying
+    why there is none.
+    """
+    rng = np.random.default_rng(seed)
+    codes, gold = data.codes, truth >= 0
+    rest = probas[~gold] if (~gold).any() else probas
+    notes = []
+    empirical = _cross_fit(truth, refit, folds, confidence, rng) if gold.any() else None
+    if isinstance(panel, str):
+        optimality = None
+        notes.append(panel)
+    else:
+        optimality = _optimality(codes, panel, epsilon, rng)
+    return CrowdSummary(model, codes.n_tasks, codes.n_workers, codes.n_labels, int(gold.sum()), float(believed(rest)),
+                        empirical, optimality, tuple(notes))
+
+
+def _cross_fit(truth, refit, folds, confidence, rng):
+    """The aggregator's accuracy on gold tasks, each fold's truths withheld from the fit that labels them."""
+    rows = np.flatnonzero(truth >= 0)
+    fold = rng.permutation(rows.size) % folds
+    probas = None
+    for k in range(min(folds, rows.size)):
+        held = rows[fold == k]
+        train = truth.copy()
+        train[held] = -1
+        fitted = refit(train)
+        if probas is None:
+            probas = np.empty((rows.size, fitted.shape[1]))
+        probas[fold == k] = fitted[held]
+    correct = probas.argmax(axis=1) == truth[rows]  # the decision, ties aside (probability 0 for learned trust)
+    return EmpiricalBelief.of(correct, float(believed(probas)), confidence)
+
+
+def _optimality(codes, panel, epsilon, rng):
+    """The stability-of-optimality gap of sampled panels, its bounds, and the gold needed on the median panel."""
+    starts, worker, _ = codes.by_task
+    tasks = rng.choice(codes.n_tasks, size=min(PANELS, codes.n_tasks), replace=False)
+    voters = [worker[starts[j]:starts[j + 1]] for j in tasks]
+    n_labels = codes.n_labels
+    gaps, bounds, sizes = [], [], []
+    for v in voters:
+        draws = _draws(v.size, n_labels)
+        sizes.append(v.size)
+        if panel.dirichlet is None and panel.alpha is None:
+            continue
+        truth_rows = _true_rows(panel, v, draws, rng)
+        gaps.append(_gap(truth_rows, panel.log_rule[v], panel.log_class, rng))
+        if panel.alpha is not None and n_labels == 2:
+            bounds.append(soo_bounds(BetaTrust(panel.alpha[v], panel.beta[v])))
+    method = (f"Monte Carlo over {len(voters)} sampled tasks, about {CELLS_PER_PANEL:,} draws x voters x matrix cells "
+              "each")
+    needed = None
+    median = voters[int(np.argsort(sizes)[len(sizes) // 2])]
+    if panel.trust is not None and ((panel.trust[median] > 0) & (panel.trust[median] < 1)).all():
+        needed = _observations_needed(panel.trust[median], n_labels, panel.log_class, epsilon, rng)
+    gap = stderr = theorem3 = sign_aware = None
+    if gaps:
+        gaps = np.array(gaps)
+        gap = float(gaps.mean())
+        stderr = float(gaps.std(ddof=1) / np.sqrt(gaps.size)) if gaps.size > 1 else float("nan")
+    if bounds:
+        theorem3, sign_aware = (float(x) for x in np.mean(bounds, axis=0))
+    return Optimality(gap, stderr, sign_aware, theorem3, len(voters), method, needed, epsilon)
+
+
+def _draws(n_voters, n_labels):
+    """Draws per panel within the budget: at least 100, at most 4,000."""
+    return int(np.clip(CELLS_PER_PANEL // (n_voters * n_labels * n_labels), 100, 4_000))
+
+
+def _true_rows(panel, voters, draws, rng):
+    """ln of each voter's true confusion matrix in each draw, shape (draws, n, L, L)."""
+    n_labels = panel.log_class.size
+    if panel.dirichlet is not None:  # ln Gamma(a) = ln Gamma(a + 1) + ln(U) / a: no underflow for small a
+        a = np.broadcast_to(panel.dirichlet[voters], (draws, *panel.dirichlet[voters].shape))
+        log_g = np.log(rng.standard_gamma(a + 1.0)) + np.log(rng.random(a.shape)) / a
+        return log_g - special.logsumexp(log_g, axis=3, keepdims=True)
+    p = rng.beta(panel.alpha[voters], panel.beta[voters], size=(draws, voters.size))
+    return _symmetric_log_rows(p, n_labels)
+
+
+def _symmetric_log_rows(p, n_labels):
+    """ln of the symmetric-noise matrices of accuracies ``p`` (any shape), shape ``p.shape + (L, L)``."""
+    with np.errstate(divide="ignore"):
+        rows = np.broadcast_to(np.log((1 - p) / max(n_labels - 1, 1))[..., None, None], (*p.shape, n_labels, n_labels))
+        rows = rows.copy()
+        eye = np.arange(n_labels)
+        rows[..., eye, eye] = np.log(p)[..., None]
+    return rows
+
+
+def _gap(log_true, log_rule, log_class, rng):
+    """Mean over draws of (the oracle's credit - the rule's credit) on votes drawn from the true matrices."""
+    draws, n, n_labels, _ = log_true.shape
+    y = rng.choice(n_labels, size=draws, p=np.exp(log_class) / np.exp(log_class).sum())
+    votes = _sample_votes(log_true, y, rng)
+    d, i = np.arange(draws)[:, None], np.arange(n)[None, :]
+    oracle = log_class + log_true[d, i, :, votes].sum(axis=1)
+    rule = log_class + log_rule[i, :, votes].sum(axis=1)
+    return float((_credit(oracle, y) - _credit(rule, y)).mean())
+
+
+def _sample_votes(log_true, y, rng):
+    """One report per voter and draw from row ``y[d]`` of its matrix, shape (draws, n)."""
+    draws, n, n_labels, _ = log_true.shape
+    rows = np.exp(log_true[np.arange(draws), :, y])  # (draws, n, L)
+    return np.minimum((rng.random((draws, n, 1)) > rows.cumsum(axis=2)).sum(axis=2), n_labels - 1)
+
+
+def _credit(score, y):
+    """1 for a right decision, 1/k for a tie among k labels that holds the truth, 0 otherwise."""
+    tied = score >= score.max(axis=1, keepdims=True) - TIE
+    return tied[np.arange(y.size), y] / tied.sum(axis=1)
+
+
+def _observations_needed(p, n_labels, log_class, epsilon, rng):
+    """The fewest gold observations per voter (Beta(1, 1) posterior mean) for an expected regret below ``epsilon``.
+
+    For fixed trustworthiness ``p`` of the voters: the regret of voting on trust learned from
+    m observations, ``E[credit(w(p)) - credit(w(T_m))]``, by Monte Carlo with the same votes
+    and the same uniform numbers for every m (so the comparison across m is paired); doubling,
+    then bisection. ``None`` beyond ``MAX_OBSERVATIONS``.
+    """
+    draws = _draws(p.size, n_labels)
+    y = rng.choice(n_labels, size=draws, p=np.exp(log_class) / np.exp(log_class).sum())
+    log_true = _symmetric_log_rows(np.broadcast_to(p, (draws, p.size)), n_labels)
+    votes = _sample_votes(log_true, y, rng)
+    u = rng.random((draws, p.size))
+    i = np.arange(p.size)[None, :]
+    oracle = _credit(log_class + log_true[0][i, :, votes].sum(axis=1), y)
+
+    def regret(m):
+        k = stats.binom.ppf(u, m, p)  # the same quantile of each voter's record for every m
+        rule = _symmetric_log_rows((k + 1) / (m + 2), n_labels)
+        return float((oracle - _credit(log_class + rule[np.arange(draws)[:, None], i, :, votes].sum(axis=1), y)).mean())
+
+    lo, hi = 0, 1
+    while regret(hi) >= epsilon:
+        if hi >= MAX_OBSERVATIONS:
+            return None
+        lo, hi = hi, min(2 * hi, MAX_OBSERVATIONS)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if regret(mid) < epsilon else (mid, hi)
+    return hi

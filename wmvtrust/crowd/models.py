@@ -14,6 +14,16 @@ from .. import _kernels as kn
 from .codes import Codes
 
 
+CHUNKS = 16  # chunks of tasks per EM pass, each with its own statistics: parallel, and the same whatever the threads
+CHUNK_BUDGET = 2**25  # doubles of per-chunk statistics at most (256 MB); fewer chunks when workers x cells are many
+
+
+def _chunked(cells):
+    """Buffers of per-chunk statistics with ``cells`` entries each, and their total: ``(chunks, total)``."""
+    n_chunks = int(max(1, min(CHUNKS, CHUNK_BUDGET // max(int(np.prod(cells)), 1))))
+    return np.empty((n_chunks, *cells)), np.empty(cells)
+
+
 def symmetric_weights(trust, n_labels):
     """Weights ``ln((L - 1) t / (1 - t))`` of the symmetric-noise posterior (``±inf`` at trust 1 and 0).
 
@@ -142,17 +152,21 @@ def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
     starts, worker, label = codes.by_task
     cast = np.bincount(codes.worker, minlength=codes.n_workers).astype(float)
     probas = majority_posterior(codes, truth)
-    right, next_right = kn.expected_right(codes.task, codes.worker, codes.label, probas, codes.n_workers), \
-        np.empty(codes.n_workers)
+    right = kn.expected_right(codes.task, codes.worker, codes.label, probas, codes.n_workers)
+    right_chunks, next_right = _chunked((codes.n_workers,))
+    class_chunks, class_sum = _chunked((codes.n_labels,))
+    class_sum[:] = probas.sum(axis=0)
     t = np.full(codes.n_workers, 1.0 / n_labels)
     converged = False
     for n_iter in range(1, max_iter + 1):
         used = right  # the record behind this iteration's trust; the pass counts the next one
         new_t = (a0 + used) / (a0 + b0 + cast)
         with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
-            log_prior = np.log(probas.mean(axis=0))
+            log_prior = np.log(class_sum / codes.n_tasks)
         kn.symmetric_em_step(starts, worker, label, truth, symmetric_weights(new_t, n_labels), log_prior, probas,
-                             next_right)
+                             right_chunks, class_chunks)
+        kn.sum_chunks(right_chunks, next_right)
+        kn.sum_chunks(class_chunks, class_sum)
         converged = bool(np.abs(new_t - t).max() <= tol)
         t = new_t
         right, next_right = next_right, used
@@ -165,11 +179,12 @@ def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
 class ConfusionFit:
     """The result of ``dawid_skene_em``: Dirichlet posteriors of the confusion rows and the class prior.
 
-    ``dirichlet[i, y]`` are the Dirichlet parameters of worker i's row for truth y (prior plus
-    expected counts), ``class_dirichlet`` those of the class prior; ``probas`` the task
-    posteriors under their means; ``log_posterior`` the objective EM increases.
+    ``dirichlet[i, y]`` are the Dirichlet parameters of worker i's row for truth y (the row
+    prior ``prior[y]`` plus expected counts), ``class_dirichlet`` those of the class prior;
+    ``probas`` the task posteriors under their means; ``log_posterior`` the objective EM increases.
     """
 
+    prior: np.ndarray
     dirichlet: np.ndarray
     class_dirichlet: np.ndarray
     probas: np.ndarray
@@ -181,6 +196,11 @@ class ConfusionFit:
     def confusion(self):
         """Posterior mean confusion matrices, shape (n_workers, L, L): rows the truth, columns the report."""
         return self.dirichlet / self.dirichlet.sum(axis=2, keepdims=True)
+
+    @property
+    def counts(self):
+        """Expected reports per worker, truth and report (exact on tasks of known truth)."""
+        return self.dirichlet - self.prior
 
     @property
     def class_prior(self):
@@ -245,23 +265,27 @@ def dawid_skene_em(codes, *, truth, prior="pooled", max_iter=500, tol=1e-6, rest
 def _confusion_em(codes, truth, probas, prior_rows, max_iter, tol):
     starts, worker, label = codes.by_task
     probas = probas.copy()
-    counts = confusion_counts(codes, probas)
+    count_chunks, counts = _chunked((codes.n_workers, codes.n_labels, codes.n_labels))
+    class_chunks, class_sum = _chunked((codes.n_labels,))
+    counts[:], class_sum[:] = confusion_counts(codes, probas), probas.sum(axis=0)
     confusion = class_prior = None
     converged = False
     for n_iter in range(1, max_iter + 1):
         dirichlet = prior_rows + counts
-        class_dirichlet = 1.0 + probas.sum(axis=0)
+        class_dirichlet = 1.0 + class_sum
         new_confusion = dirichlet / dirichlet.sum(axis=2, keepdims=True)
         new_prior = class_dirichlet / class_dirichlet.sum()
         loglik = kn.confusion_em_step(starts, worker, label, truth, np.log(new_confusion), np.log(new_prior),
-                                      probas, counts)
+                                      probas, count_chunks, class_chunks)
+        kn.sum_chunks(count_chunks, counts)
+        kn.sum_chunks(class_chunks, class_sum)
         converged = confusion is not None and bool(max(np.abs(new_confusion - confusion).max(),
                                                         np.abs(new_prior - class_prior).max()) <= tol)
         confusion, class_prior = new_confusion, new_prior
         if converged:
             break
     objective = loglik + (prior_rows * np.log(confusion)).sum() + np.log(class_prior).sum()
-    return ConfusionFit(dirichlet, class_dirichlet, probas, float(objective), n_iter, converged)
+    return ConfusionFit(prior_rows, dirichlet, class_dirichlet, probas, float(objective), n_iter, converged)
 
 
 def confusion_from_gold(codes, *, truth, prior="pooled"):
@@ -274,10 +298,11 @@ def confusion_from_gold(codes, *, truth, prior="pooled"):
     truth = np.ascontiguousarray(truth)
     gold = clamp(np.zeros((codes.n_tasks, codes.n_labels)), truth)
     counts = confusion_counts(codes, gold)
-    dirichlet = row_prior(counts, prior) + counts
+    prior_rows = row_prior(counts, prior)
+    dirichlet = prior_rows + counts
     class_dirichlet = 1.0 + gold.sum(axis=0)
     probas, loglik = confusion_posterior(codes, truth, dirichlet, class_dirichlet)
-    return ConfusionFit(dirichlet, class_dirichlet, probas, loglik, 0, True)
+    return ConfusionFit(prior_rows, dirichlet, class_dirichlet, probas, loglik, 0, True)
 
 
 def confusion_posterior(codes, truth, dirichlet, class_dirichlet):
@@ -286,7 +311,8 @@ def confusion_posterior(codes, truth, dirichlet, class_dirichlet):
     probas = np.empty((codes.n_tasks, codes.n_labels))
     loglik = kn.confusion_em_step(starts, worker, label, np.ascontiguousarray(truth),
                                   np.log(dirichlet / dirichlet.sum(axis=2, keepdims=True)),
-                                  np.log(class_dirichlet / class_dirichlet.sum()), probas, np.empty_like(dirichlet))
+                                  np.log(class_dirichlet / class_dirichlet.sum()), probas, dirichlet[None].copy(),
+                                  np.empty((1, codes.n_labels)))
     return probas, float(loglik)
 
 

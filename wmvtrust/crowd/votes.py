@@ -100,23 +100,45 @@ def _factorize(column):
 
 
 def gold_codes(data, gold, task, label):
-    """The code of each task's known truth (-1 where none), after checking the gold table."""
-    if gold is None:
-        raise fail("gold", "be given for trust='gold'", "got None", "Pass a table of known truths.")
+    """The code of each task's known truth (-1 where none), after checking the gold table.
+
+    Gold tasks that nobody voted on have no code; ``unvoted_gold`` counts them.
+    """
     if not isinstance(gold, pd.DataFrame):
         raise fail("gold", "be a pandas DataFrame", f"got {type(gold).__name__}", error=TypeError)
     for name in (task, label):
         if name not in gold.columns:
             raise fail("gold", f"have a column named {name!r}", f"its columns are {', '.join(map(repr, gold.columns))}")
-    truth = gold.drop_duplicates(task).set_index(task)[label]
-    unused = sorted(set(truth.dropna()) - set(data.labels), key=str)
+    table = gold[[task, label]].drop_duplicates()
+    for name in (task, label):
+        missing = table[name].isna().to_numpy()
+        if missing.any():
+            where = f"row {plain(table.index[missing.argmax()])!r}" if name == task else \
+                f"task {plain(table[task].iloc[missing.argmax()])!r}"
+            raise fail("gold", f"have no missing {name}", f"{where} has none "
+                       f"({int(missing.sum())} row{'s' if missing.sum() > 1 else ''} in all)", "Drop or fill it first.")
+    twice = table[task].duplicated(keep=False).to_numpy()
+    if twice.any():
+        first = plain(table[task].iloc[twice.argmax()])
+        labels = table[label][(table[task] == first).to_numpy()]
+        count = table[task][twice].nunique()
+        raise fail("gold", "give each task one label",
+                   f"task {first!r} has {' and '.join(repr(plain(x)) for x in labels)} ({count} task{'s' if count > 1 else ''} "
+                   "in all)", "Drop the conflicting rows.")
+    truth = table.set_index(task)[label]
+    unused = sorted(set(truth) - set(data.labels), key=str)
     if unused:
         raise fail("gold", "use only labels that some worker used", f"{unused!r} never appear in the votes")
-    known = truth.reindex(data.tasks).to_numpy(dtype=object)
+    known = truth.reindex(data.tasks).to_numpy(dtype=object)  # gold tasks without votes drop out here
     codes = np.full(data.tasks.size, -1)
     has = pd.notna(known)
     codes[has] = data.labels.get_indexer(pd.Index(known[has]))
     return codes
+
+
+def unvoted_gold(data, gold, task):
+    """How many distinct gold tasks have no vote (and so take no part in the fit)."""
+    return int((~pd.Index(gold[task].drop_duplicates()).isin(data.tasks)).sum())
 
 
 def gold_record(data, truth, no_gold="prior"):
