@@ -4,6 +4,7 @@ Each subprocess imports numba (2-3 s), so only what needs a real process runs in
 round trips through ``python -m wmvtrust`` and one usage error (exit code, no traceback).
 """
 
+import functools
 import os
 import re
 import subprocess
@@ -54,7 +55,8 @@ def one_error_line(err):
 
 def test_aggregate_with_gold_round_trips_in_a_subprocess(tmp_path):
     votes, gold = write(tmp_path, "votes.csv", VOTES), write(tmp_path, "gold.csv", GOLD)
-    done = run_cli("aggregate", votes, "--gold", gold, "--out", tmp_path / "out" / "labels.csv", cwd=tmp_path)
+    done = run_cli("aggregate", votes, "--gold", gold, "--method", "wmv-gold", "--out", tmp_path / "out" / "labels.csv",
+                   cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     labels, trust = read(tmp_path / "out" / "labels.csv"), read(tmp_path / "out" / "labels.trust.csv")
     assert list(labels.columns) == ["task", "label", "p_x", "p_y"]
@@ -67,7 +69,9 @@ def test_aggregate_with_gold_round_trips_in_a_subprocess(tmp_path):
     assert list(trust.columns) == ["worker", "mean", "alpha", "beta", "n_gold"]
     np.testing.assert_allclose(trust["mean"].astype(float), [0.75, 0.5, 0.25])
     np.testing.assert_array_equal(trust["n_gold"].astype(float), [2, 2, 2])
-    assert "trust: from gold (2 of the 2 gold tasks were voted on" in done.stdout and "EM iterations: 0" in done.stdout
+    assert ("aggregator: WeightedMajorityVote (--method wmv-gold); trust: each worker's record on gold (Beta posterior "
+            "mean)\ngold: 2 of the 2 gold tasks were voted on and keep their label; 3 of the 3 workers voted on them\n"
+            "EM iterations: 0 (no EM)\n") in done.stdout and done.stderr == ""
     assert f"wrote {tmp_path / 'out' / 'labels.trust.csv'}" in done.stdout
 
 
@@ -112,7 +116,9 @@ def test_aggregate_by_em_keeps_values_as_text(tmp_path, capsys):
     expected = wt.WeightedMajorityVote().fit(read(votes))
     np.testing.assert_allclose(labels.iloc[:, 2:].astype(float), expected.probas_.to_numpy(), atol=1e-12)
     out = capsys.readouterr().out
-    assert f"EM iterations: {expected.n_iter_}" in out and "trust: EM on the votes" in out
+    assert expected.converged_ and f"EM iterations: {expected.n_iter_} (converged)\n" in out
+    assert ("aggregator: WeightedMajorityVote (--method wmv); trust: each worker's balanced accuracy in a Dawid-Skene "
+            "fit by EM\n") in out
 
 
 def test_aggregate_takes_column_names_and_delimiter(tmp_path):
@@ -128,12 +134,154 @@ def test_aggregate_takes_column_names_and_delimiter(tmp_path):
 
 def test_aggregate_reads_back_its_own_trust_table(tmp_path):
     votes, gold = write(tmp_path, "votes.csv", VOTES), write(tmp_path, "gold.csv", GOLD)
-    assert main(["aggregate", str(votes), "--gold", str(gold), "--out", str(tmp_path / "a.csv")]) == 0
+    assert main(["aggregate", str(votes), "--gold", str(gold), "--method", "wmv-gold",
+                 "--out", str(tmp_path / "a.csv")]) == 0
     assert main(["aggregate", str(votes), "--trust", str(tmp_path / "a.trust.csv"),  # its "mean" is the trust
-                 "--out", str(tmp_path / "b.csv")]) == 0
+                 "--gold", str(gold), "--out", str(tmp_path / "b.csv")]) == 0
     a, b = read(tmp_path / "a.csv"), read(tmp_path / "b.csv")
-    pd.testing.assert_frame_equal(a[a.task == "03"], b[b.task == "03"])  # the gold tasks of a keep their truth
-    assert a.loc[a.task != "03", "p_x"].tolist() == ["1.0", "1.0"]
+    pd.testing.assert_frame_equal(a, b)
+    assert a["p_x"].tolist() == ["1.0", "1.0", "0.75"]  # gold tasks keep their truth; 03: x <- b (1/2), y <- c (1/4)
+
+
+WMV_TRUST = ["worker", "mean", "alpha", "beta", "n_gold"]
+
+
+@pytest.mark.parametrize("method, gold, model, trust_columns, source", [
+    ("wmv", False, wt.WeightedMajorityVote(), WMV_TRUST,
+     "WeightedMajorityVote (--method wmv); trust: each worker's balanced accuracy in a Dawid-Skene fit by EM"),
+    ("wmv", True, wt.WeightedMajorityVote(), WMV_TRUST,
+     "WeightedMajorityVote (--method wmv); trust: each worker's balanced accuracy in a Dawid-Skene fit by EM"),
+    ("wmv-gold", True, wt.WeightedMajorityVote(trust="gold"), WMV_TRUST,
+     "WeightedMajorityVote (--method wmv-gold); trust: each worker's record on gold (Beta posterior mean)"),
+    ("one-coin", False, wt.WeightedMajorityVote(trust="one-coin"), WMV_TRUST,
+     "WeightedMajorityVote (--method one-coin); trust: one accuracy per worker by one-coin EM"),
+    ("dawid-skene", False, wt.ConfusionMatrixVote(), ["worker", "truth", "x", "y"],
+     "ConfusionMatrixVote (--method dawid-skene); trust: a confusion matrix per worker by Dawid-Skene EM"),
+    ("dawid-skene", True, wt.ConfusionMatrixVote(), ["worker", "truth", "x", "y"],
+     "ConfusionMatrixVote (--method dawid-skene); trust: a confusion matrix per worker by Dawid-Skene EM"),
+    ("dawid-skene-gold", True, wt.ConfusionMatrixVote(trust="gold"), ["worker", "truth", "x", "y"],
+     "ConfusionMatrixVote (--method dawid-skene-gold); trust: a confusion matrix per worker from gold"),
+    ("difficulty", True, wt.DifficultyAwareVote(), ["worker", "class 0", "class 1"],
+     "DifficultyAwareVote (--method difficulty); trust: an accuracy per worker and difficulty class, by EM on gold"),
+], ids=["wmv", "wmv+gold", "wmv-gold", "one-coin", "dawid-skene", "dawid-skene+gold", "dawid-skene-gold", "difficulty"])
+def test_aggregate_runs_every_method(tmp_path, capsys, method, gold, model, trust_columns, source):
+    votes = write(tmp_path, "votes.csv", VOTES)
+    gold_argv = ["--gold", str(write(tmp_path, "gold.csv", GOLD))] if gold else []
+    assert main(["aggregate", str(votes), "--method", method, *gold_argv, "--out", str(tmp_path / "labels.csv")]) == 0
+    model.fit(read(votes), read(tmp_path / "gold.csv") if gold else None)
+    labels, trust = read(tmp_path / "labels.csv"), read(tmp_path / "labels.trust.csv")
+    assert labels["task"].tolist() == ["01", "02", "03"] and labels["label"].tolist() == model.labels_.tolist()
+    np.testing.assert_allclose(labels[["p_x", "p_y"]].astype(float), model.probas_.to_numpy(), atol=1e-12)
+    expected = model.trust_.reset_index()  # what the trust table holds, documented in the help
+    assert list(trust.columns) == trust_columns == list(expected.columns)
+    keys = model.trust_.index.nlevels  # worker, or worker and truth
+    pd.testing.assert_frame_equal(trust.iloc[:, :keys], expected.iloc[:, :keys], check_names=False)
+    np.testing.assert_allclose(trust.iloc[:, keys:].astype(float), model.trust_.to_numpy(), atol=1e-12)
+    captured = capsys.readouterr()
+    em = "no EM" if model.n_iter_ == 0 else "converged"
+    assert model.converged_ and f"aggregator: {source}\n" in captured.out
+    assert f"EM iterations: {model.n_iter_} ({em})\n" in captured.out
+    assert f"{model.name}: 3 tasks ({2 if gold else 0} with gold), 3 workers, 2 labels." in captured.out
+    assert ("gold: 2 of the 2 gold tasks were voted on and keep their label; 3 of the 3 workers voted on them\n"
+            in captured.out) == gold and captured.err == ""
+    if gold:
+        assert labels["p_x"].tolist()[:2] == ["1.0", "1.0"]  # every method keeps the gold tasks' truth
+
+
+def test_aggregate_says_when_em_did_not_converge(tmp_path, capsys, monkeypatch):
+    one_step = functools.partial(wt.ConfusionMatrixVote, max_iter=1)
+    monkeypatch.setitem(cli.AGGREGATORS, "dawid-skene", (one_step, *cli.AGGREGATORS["dawid-skene"][1:]))
+    votes = write(tmp_path, "votes.csv", VOTES)
+    assert main(["aggregate", str(votes), "--method", "dawid-skene", "--out", str(tmp_path / "labels.csv")]) == 0
+    assert "EM iterations: 1 (did not converge)\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra, warning, voted", [
+    ("09,y\n", "1 of the 3 gold tasks has no votes and is not used", "2 of the 3"),
+    ("09,y\n08,x\n08,x\n", "2 of the 4 gold tasks have no votes and are not used", "2 of the 4"),  # 08 counts once
+])
+def test_aggregate_warns_about_gold_tasks_without_votes(tmp_path, capsys, extra, warning, voted):
+    votes, gold = write(tmp_path, "votes.csv", VOTES), write(tmp_path, "gold.csv", GOLD + extra)
+    assert main(["aggregate", str(votes), "--gold", str(gold), "--out", str(tmp_path / "labels.csv")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == f"wmvtrust: warning: {warning}\n"
+    assert f"gold: {voted} gold tasks were voted on and keep their label" in captured.out
+
+
+def test_aggregate_accepts_repeated_gold_rows_without_a_warning(tmp_path, capsys):
+    votes, gold = write(tmp_path, "votes.csv", VOTES), write(tmp_path, "gold.csv", GOLD + "01,x\n")
+    assert main(["aggregate", str(votes), "--gold", str(gold), "--out", str(tmp_path / "labels.csv")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "gold: 2 of the 2 gold tasks were voted on" in captured.out
+
+
+def test_aggregate_keeps_a_quoted_delimiter_inside_a_field(tmp_path):
+    votes = write(tmp_path, "votes.csv", VOTES.replace("01,a,x\n", '01,a,"x,z"\n').replace("02,a,x\n", '02,a,"x,z"\n'))
+    assert main(["aggregate", str(votes), "--out", str(tmp_path / "labels.csv")]) == 0
+    assert list(read(tmp_path / "labels.csv").columns) == ["task", "label", "p_x", "p_x,z", "p_y"]
+
+
+@pytest.mark.parametrize("files, argv, message", [
+    ({"votes.csv": VOTES.replace("01,a,x\n", "01,a,x,extra\n")}, [],  # pandas read it as an index column
+     "votes.csv: line 2 has 4 fields; the header has 3. Fix the row or quote the field that holds the delimiter."),
+    ({"votes.csv": VOTES + "04,a,x,extra\n"}, [],
+     "votes.csv: line 10 has 4 fields; the header has 3. Fix the row or quote the field that holds the delimiter."),
+    ({"votes.csv": VOTES.replace("01,b,y\n", "01,b\n")}, [],  # pandas filled it with NaN
+     "votes.csv: line 3 has 2 fields; the header has 3. Fix the row or add the missing fields (they may be empty)."),
+    ({"votes.csv": VOTES.replace("01,b,y\n", '\n01,"b\nc",y\n01\n')}, [],  # counted in lines, not in rows
+     "votes.csv: line 6 has 1 field; the header has 3. Fix the row or add the missing fields (they may be empty)."),
+    ({"votes.csv": VOTES, "g.csv": GOLD + "03,x,y\n"}, ["--gold", "g.csv"],
+     "g.csv: line 4 has 3 fields; the header has 2. Fix the row or quote the field that holds the delimiter."),
+    ({"votes.csv": VOTES, "g.csv": GOLD + "01,y\n"}, ["--gold", "g.csv"],
+     "gold must give each task one label; task '01' has 'x' and 'y' (1 task in all). Drop the conflicting rows."),
+    ({"votes.csv": VOTES}, ["--method", "wmv-gold"],
+     "--method wmv-gold needs --gold GOLD.csv; the methods that need no gold are wmv, one-coin, dawid-skene"),
+    ({"votes.csv": VOTES}, ["--method", "dawid-skene-gold"],
+     "--method dawid-skene-gold needs --gold GOLD.csv; the methods that need no gold are wmv, one-coin, dawid-skene"),
+    ({"votes.csv": VOTES}, ["--method", "difficulty"],
+     "--method difficulty needs --gold GOLD.csv; the methods that need no gold are wmv, one-coin, dawid-skene"),
+    ({"votes.csv": VOTES, "t.csv": TRUST}, ["--trust", "t.csv", "--method", "one-coin"],
+     "--trust goes with --method wmv only; got --method one-coin. Drop --trust, or use --method wmv"),
+    ({"votes.csv": VOTES, "t.csv": TRUST, "g.csv": GOLD},
+     ["--trust", "t.csv", "--gold", "g.csv", "--method", "wmv-gold"],
+     "--trust goes with --method wmv only; got --method wmv-gold. Drop --trust, or use --method wmv"),
+    ({"votes.csv": VOTES, "t.csv": TRUST}, ["--trust", "t.csv", "--method", "dawid-skene"],
+     "--trust goes with --method wmv only; got --method dawid-skene. Drop --trust, or use --method wmv"),
+])
+def test_aggregate_refuses_with_the_exact_message(tmp_path, capsys, monkeypatch, files, argv, message):
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["aggregate", "votes.csv", "--out", "out/labels.csv", *argv]) == 2
+    assert capsys.readouterr().err == f"wmvtrust: error: {message}\n"
+    assert not (tmp_path / "out" / "labels.csv").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--out", "votes.csv"], "--out votes.csv would overwrite the input file votes.csv (the votes)"),
+    (["--out", "./sub/../votes.csv"], "--out sub/../votes.csv would overwrite the input file votes.csv (the votes)"),
+    (["--out", "TMP/votes.csv"], "--out TMP/votes.csv would overwrite the input file votes.csv (the votes)"),
+    (["--out", "link.csv"], "--out link.csv would overwrite the input file votes.csv (the votes)"),
+    (["--gold", "gold.csv", "--out", "gold.csv"], "--out gold.csv would overwrite the input file gold.csv (--gold)"),
+    (["--trust", "a.trust.csv", "--out", "a.csv"],
+     "--out a.csv would write its trust table a.trust.csv over the input file a.trust.csv (--trust)"),
+    (["--trust", "a.trust.csv", "--out", "./sub/../t.csv"],
+     "--out sub/../t.csv would write its trust table sub/../t.trust.csv over the input file a.trust.csv (--trust)"),
+])
+def test_aggregate_never_writes_over_an_input(tmp_path, capsys, monkeypatch, argv, message):
+    inputs = {"votes.csv": VOTES, "gold.csv": GOLD, "a.trust.csv": TRUST}
+    for name, text in inputs.items():
+        write(tmp_path, name, text)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.csv").symlink_to("votes.csv")
+    (tmp_path / "t.trust.csv").symlink_to("a.trust.csv")
+    monkeypatch.chdir(tmp_path)
+    assert main(["aggregate", "votes.csv", *(arg.replace("TMP", str(tmp_path)) for arg in argv)]) == 2
+    message = message.replace("TMP", str(tmp_path))
+    assert capsys.readouterr().err == f"wmvtrust: error: {message}; choose another --out\n"
+    assert {name: (tmp_path / name).read_bytes() for name in inputs} == {n: t.encode() for n, t in inputs.items()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.trust.csv", "gold.csv", "link.csv", "sub", "t.trust.csv",
+                                                          "votes.csv"]
 
 
 def test_aggregate_shows_stages_on_stderr_for_large_inputs_only(tmp_path, capsys, monkeypatch):
@@ -158,12 +306,13 @@ def test_aggregate_shows_stages_on_stderr_for_large_inputs_only(tmp_path, capsys
      r"wrong; pass --delimiter ';'"),
     ({"votes.csv": VOTES}, ["--delimiter", ";"], r"header 'task,worker,label' contains ',': .* --delimiter ','"),
     ({"votes.csv": ""}, [], r"votes.csv is empty; expected a CSV with a header row"),
-    ({"votes.csv": VOTES + "04,a,x,extra\n"}, [], r"votes.csv is not a valid CSV: .*Expected 3 fields in line 10"),
+    ({"votes.csv": VOTES + '04,a,"x\n'}, [], r"votes.csv is not a valid CSV: .*EOF inside string starting at row 9"),
     ({}, [], r"cannot read .*votes.csv: No such file or directory"),
     ({"votes.csv": VOTES + "04,,x\n"}, [], r"votes must have no missing 'worker'; row 10 has none"),  # line 10
+    ({"votes.csv": VOTES + "04,a,\n"}, [], r"votes must have no missing 'label'; row 10 has none"),  # 3 fields
     ({"votes.csv": VOTES + "01,a,y\n"}, [], r"votes must have one vote per \(task, worker\)"),
-    ({"votes.csv": VOTES}, ["--method", "gold"], r"--method gold needs --gold GOLD.csv"),
-    ({"votes.csv": VOTES, "t.csv": TRUST}, ["--trust", "t.csv", "--method", "em"], r"give --trust .* not both"),
+    ({"votes.csv": VOTES}, ["--method", "gold"], r"argument --method: invalid choice: 'gold' \(choose from 'wmv', "
+     r"'wmv-gold', 'one-coin', 'dawid-skene', 'dawid-skene-gold', 'difficulty'\)"),
     ({"votes.csv": VOTES, "t.csv": TRUST.replace("trust", "score")}, ["--trust", "t.csv"],
      r"t.csv has no column 'trust'"),
     ({"votes.csv": VOTES, "t.csv": TRUST + "a,0.5\n"}, ["--trust", "t.csv"],

@@ -6,6 +6,7 @@ error (e.g. writing failed). Every error is one line on stderr, without a traceb
 """
 
 import argparse
+import csv
 import os
 import sys
 from pathlib import Path
@@ -16,17 +17,25 @@ from tqdm import tqdm
 from . import demo
 from . import io as wio
 from .accuracy import METHODS, accuracy, accuracy_mc
-from .crowd import WeightedMajorityVote
+from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVote
 from .voting import log_odds_weights
 
 PROG = "wmvtrust"
 PROGRESS_FROM = 100_000  # vote rows: larger inputs show a stage bar on stderr
 DELIMITERS = {",": "','", ";": "';'", "\t": "'\\t'", "|": "'|'"}  # what a wrong --delimiter may hide
+AGGREGATORS = {  # --method: (aggregator, its trust argument, needs --gold, where its trust comes from)
+    "wmv": (WeightedMajorityVote, "em", False, "each worker's balanced accuracy in a Dawid-Skene fit by EM"),
+    "wmv-gold": (WeightedMajorityVote, "gold", True, "each worker's record on gold (Beta posterior mean)"),
+    "one-coin": (WeightedMajorityVote, "one-coin", False, "one accuracy per worker by one-coin EM"),
+    "dawid-skene": (ConfusionMatrixVote, "em", False, "a confusion matrix per worker by Dawid-Skene EM"),
+    "dawid-skene-gold": (ConfusionMatrixVote, "gold", True, "a confusion matrix per worker from gold"),
+    "difficulty": (DifficultyAwareVote, None, True, "an accuracy per worker and difficulty class, by EM on gold"),
+}
 
 EPILOG = """\
 examples:
   wmvtrust aggregate votes.csv --out labels.csv                  # trust by EM
-  wmvtrust aggregate votes.csv --gold gold.csv --out labels.csv  # from gold
+  wmvtrust aggregate votes.csv --gold gold.csv --out labels.csv  # gold kept
   wmvtrust accuracy --trust 0.9,0.6,0.6          # exact accuracy of WMV
   wmvtrust demo --trials 100000                  # every method, timed
 
@@ -36,15 +45,28 @@ Exit codes: 0 success, 1 runtime error (e.g. writing failed), 2 usage error
 """
 
 AGGREGATE_DESCRIPTION = """\
-Learn each worker's trust and label every task by weighted majority voting.
-Trust comes from --trust if given, else from --gold if given, else from EM
-on the votes (one-coin model); --method forces EM or gold.
+Learn how far to trust each worker and label every task. --method chooses
+the aggregator and where its trust comes from:
+  wmv               (the default) weighted majority vote
+                    (WeightedMajorityVote); trust: each worker's balanced
+                    accuracy in a Dawid-Skene fit by EM, or --trust if given
+  wmv-gold          weighted majority vote; trust: each worker's record on
+                    gold (needs --gold)
+  one-coin          weighted majority vote; trust: one accuracy per worker
+                    by one-coin EM (the classical baseline)
+  dawid-skene       a confusion matrix per worker by EM (ConfusionMatrixVote)
+  dawid-skene-gold  a confusion matrix per worker from gold (needs --gold)
+  difficulty        an accuracy per worker and latent task difficulty,
+                    learned on gold (DifficultyAwareVote; needs --gold)
+With --gold, every method keeps the gold tasks' labels and infers the rest.
 """
 
 AGGREGATE_EPILOG = """\
 examples:
   wmvtrust aggregate votes.csv --out labels.csv
   wmvtrust aggregate votes.csv --gold gold.csv --out out/labels.csv
+  wmvtrust aggregate votes.csv --method dawid-skene --out labels.csv
+  wmvtrust aggregate votes.csv --gold gold.csv --method difficulty --out labels.csv
   wmvtrust aggregate votes.csv --trust trust.csv --ties report --out labels.csv
   wmvtrust aggregate votes.tsv --delimiter '\\t' --task item --worker annotator \\
       --label answer --out labels.csv
@@ -53,13 +75,20 @@ files: UTF-8 CSV with a header row; task, worker and label values are kept
 as text (01 stays 01); row numbers in error messages are line numbers.
   VOTES.csv    one row per vote: task, worker, label
   GOLD.csv     known truths: task, label (the column names of the votes)
-  TRUST.csv    worker, trust in [0, 1] (or the mean of a <stem>.trust.csv)
+  TRUST.csv    worker, trust in [0, 1] (or the mean of a <stem>.trust.csv
+               written by wmv, wmv-gold or one-coin); --method wmv only
   LABELS.csv   written: task, label (the decision; empty for a reported tie)
                and p_<label> for each label (posterior probabilities); one
                row per task, in order of first appearance
-  <stem>.trust.csv  written next to LABELS.csv: worker, mean (the trust),
-               alpha, beta (its Beta posterior; empty for given trust),
-               n_gold (gold votes; empty unless trust is from gold)
+  <stem>.trust.csv  written next to LABELS.csv, the fitted trust:
+               wmv, wmv-gold, one-coin: worker, mean (the trust), alpha, beta
+               (its Beta posterior; empty for wmv), n_gold (gold votes;
+               empty without --gold)
+               dawid-skene, dawid-skene-gold: worker, truth, and for each
+               reported label the Dirichlet parameter of that confusion cell
+               difficulty: worker, and its accuracy in each difficulty class
+               (class 0, class 1)
+Neither written file may be an input file.
 """
 
 ACCURACY_DESCRIPTION = """\
@@ -105,9 +134,13 @@ def _parser():
                               description=AGGREGATE_DESCRIPTION)
     agg.add_argument("votes", type=Path, metavar="VOTES.csv", help="the votes, one row per (task, worker, label)")
     agg.add_argument("--out", type=Path, required=True, metavar="LABELS.csv", help="the labels to write")
-    agg.add_argument("--gold", type=Path, metavar="GOLD.csv", help="known truths of some tasks (task, label)")
-    agg.add_argument("--trust", type=Path, metavar="TRUST.csv", help="trust of every worker (worker, trust)")
-    agg.add_argument("--method", choices=("em", "gold"), help="force the trust source (default: see above)")
+    agg.add_argument("--gold", type=Path, metavar="GOLD.csv",
+                     help="known truths of some tasks (task, label): kept as their labels, and used to learn "
+                          "trust (except with --trust)")
+    agg.add_argument("--trust", type=Path, metavar="TRUST.csv",
+                     help="trust of every worker (worker, trust); with --method wmv only")
+    agg.add_argument("--method", choices=AGGREGATORS, default="wmv", metavar="METHOD",
+                     help="the aggregator and its trust source, one of those above (default: wmv)")
     agg.add_argument("--task", default="task", help="task column name (default: task)")
     agg.add_argument("--worker", default="worker", help="worker column name (default: worker)")
     agg.add_argument("--label", default="label", help="label column name (default: label)")
@@ -115,7 +148,8 @@ def _parser():
                      help="a worker voting twice on a task: refuse, or keep the first or last vote (default: error)")
     agg.add_argument("--ties", choices=("coin", "report"), default="coin",
                      help="break a tie by a seeded fair coin, or leave its label empty (default: coin)")
-    agg.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking coin (default: 0)")
+    agg.add_argument("--seed", type=int, default=0,
+                     help="seed of the tie-breaking coin and of every other random choice (default: 0)")
     agg.add_argument("--delimiter", type=_delimiter, default=",",
                      help="field separator of the input files, one character; '\\t' for tab (default: ,)")
     agg.set_defaults(run=_aggregate)
@@ -179,15 +213,18 @@ def _delimiter(text):
 
 
 def _aggregate(args):
-    if args.trust is not None and args.method is not None:
-        raise UsageError("give --trust TRUST.csv or --method, not both")
-    source = "file" if args.trust is not None else args.method or ("gold" if args.gold is not None else "em")
-    if source == "gold" and args.gold is None:
-        raise UsageError("--method gold needs --gold GOLD.csv")
+    aggregator, trust, needs_gold, _ = AGGREGATORS[args.method]
+    if args.trust is not None and args.method != "wmv":
+        raise UsageError(f"--trust goes with --method wmv only; got --method {args.method}. "
+                         "Drop --trust, or use --method wmv")
+    if needs_gold and args.gold is None:
+        raise UsageError(f"--method {args.method} needs --gold GOLD.csv; the methods that need no gold are "
+                         f"{', '.join(m for m, spec in AGGREGATORS.items() if not spec[2])}")
     out = args.out
     if out.is_dir():
         raise UsageError(f"--out must name a file; {str(out)!r} is a folder")
     trust_out = out.with_name(f"{out.stem}.trust{out.suffix or '.csv'}")
+    _check_not_an_input(args, out, trust_out)
     wio.check_writable_folder(out.parent)  # before any work: a long fit must not end in an unwritable folder
 
     columns = {"task": args.task, "worker": args.worker, "label": args.label}
@@ -195,37 +232,61 @@ def _aggregate(args):
                bar_format="wmvtrust: {desc} ({n}/{total} stages done, {elapsed})")
     with bar:
         votes = _read_csv(args.votes, args.delimiter, columns.values(), "--task, --worker and --label")
-        gold = trust = None
-        if source == "gold":
-            gold = _read_csv(args.gold, args.delimiter, [args.task, args.label], "--task and --label")
-        elif source == "file":
+        gold = None if args.gold is None else _read_csv(args.gold, args.delimiter, [args.task, args.label],
+                                                        "--task and --label")
+        if args.trust is not None:  # a given table replaces the learned trust
             trust = _read_trust(args.trust, args.delimiter, args.worker)
         bar.update()
         bar.set_description_str("fit")
-        model = WeightedMajorityVote(trust if source == "file" else source, ties=args.ties, seed=args.seed,
-                                     duplicates=args.duplicates, **columns).fit(votes, gold)
+        model = aggregator(**({} if trust is None else {"trust": trust}), ties=args.ties, seed=args.seed,
+                           duplicates=args.duplicates, **columns).fit(votes, gold)
         bar.update()
         bar.set_description_str("write")
         labels = model.probas_.add_prefix("p_")
         labels.insert(0, args.label, model.labels_)
-        written = [wio.write_table(labels.reset_index(), out), wio.write_table(model.trust_.reset_index(), trust_out)]
+        tables = [labels.reset_index(), model.trust_.reset_index()]  # both built before either is written
+        written = [wio.write_table(tables[0], out), wio.write_table(tables[1], trust_out)]
         bar.update()
-    _summary(args, model, source, votes, gold, written)
+    _summary(args, model, votes, gold, written)
 
 
-def _summary(args, model, source, votes, gold, written):
+def _check_not_an_input(args, out, trust_out):
+    """A UsageError if ``out`` or the trust table beside it is one of the input files (compared resolved)."""
+    inputs = {"the votes": args.votes, "--gold": args.gold, "--trust": args.trust}
+    for target in (out, trust_out):
+        for name, path in inputs.items():
+            if path is not None and _same_file(target, path):
+                action = "overwrite" if target is out else f"write its trust table {target} over"
+                raise UsageError(f"--out {out} would {action} the input file {path} ({name}); choose another --out")
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
+def _summary(args, model, votes, gold, written):
     labels = model.probas_.columns
     shown = ", ".join(map(str, labels[:10])) + (f", ... ({len(labels) - 10} more)" if len(labels) > 10 else "")
     print(f"votes: {len(votes):,} from {args.votes}")
-    print(f"tasks: {len(model.labels_):,}; workers: {len(model.trust_):,}; labels: {len(labels)} ({shown})")
-    if source == "gold":
-        voted = gold[args.task].drop_duplicates().isin(model.labels_.index)
-        print(f"trust: from gold ({int(voted.sum()):,} of the {len(voted):,} gold tasks were voted on; "
-              f"{int((model.trust_['n_gold'] == 0).sum()):,} workers without a gold vote keep the prior)")
-    else:
-        unused = " (--gold not used)" if args.gold is not None else ""
-        print(f"trust: given in {args.trust}{unused}" if source == "file" else f"trust: EM on the votes{unused}")
-    print(f"EM iterations: {model.n_iter_}")
+    workers = votes[args.worker].nunique()
+    print(f"tasks: {len(model.labels_):,}; workers: {workers:,}; labels: {len(labels)} ({shown})")
+    source = AGGREGATORS[args.method][3] if args.trust is None else f"given in {args.trust}"
+    print(f"aggregator: {model.name} (--method {args.method}); trust: {source}")
+    if gold is not None:
+        tasks = gold[args.task].drop_duplicates()
+        voted = int(tasks.isin(votes[args.task]).sum())
+        unvoted = len(tasks) - voted
+        if unvoted:
+            verbs = "has no votes and is" if unvoted == 1 else "have no votes and are"
+            print(f"{PROG}: warning: {unvoted:,} of the {len(tasks):,} gold tasks {verbs} not used", file=sys.stderr)
+        with_gold = votes.loc[votes[args.task].isin(tasks), args.worker].nunique()
+        print(f"gold: {voted:,} of the {len(tasks):,} gold tasks were voted on and keep their label; "
+              f"{with_gold:,} of the {workers:,} workers voted on them")
+    em = "no EM" if model.n_iter_ == 0 else "converged" if model.converged_ else "did not converge"
+    print(f"EM iterations: {model.n_iter_} ({em})")
     if args.ties == "report":
         print(f"ties reported (label left empty): {int(model.labels_.isna().sum()):,}")
     print(model.summary(seed=args.seed))
@@ -252,8 +313,8 @@ def _read_csv(path, delimiter, required, flags):
         raise UsageError(_not_utf8(path)) from None
     except pd.errors.EmptyDataError:
         raise UsageError(f"{path} is empty; expected a CSV with a header row") from None
-    except pd.errors.ParserError as error:
-        raise UsageError(f"{path} is not a valid CSV: {error}") from None
+    except pd.errors.ParserError as error:  # e.g. a row with more fields than the header
+        raise UsageError(_ragged_row(path, delimiter) or f"{path} is not a valid CSV: {error}") from None
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
     missing = [name for name in required if name not in frame.columns]
@@ -266,8 +327,32 @@ def _read_csv(path, delimiter, required, flags):
                              f"{DELIMITERS[other]}: the delimiter looks wrong; pass --delimiter {DELIMITERS[other]}")
         raise UsageError(f"{path} has no column {missing[0]!r}; its columns are {found}. "
                          f"Name the columns with {flags}")
+    # pandas takes extra fields in the first row for an index, and fills a short row with NaN: look closer
+    ragged = not isinstance(frame.index, pd.RangeIndex) or frame.iloc[:, -1].isna().any()
+    if ragged and (message := _ragged_row(path, delimiter)):
+        raise UsageError(message)
     frame.index = pd.RangeIndex(2, len(frame) + 2)  # line numbers: the header is line 1
     return frame
+
+
+def _ragged_row(path, delimiter):
+    """The error for the first line of the CSV ``path`` whose field count is not the header's (one pass), or None."""
+    width, end = None, 0  # fields of the header; the line where the last record ended
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        rows = csv.reader(f, delimiter=delimiter)
+        try:
+            for row in rows:
+                if len(row) > 1 or "".join(row).strip():  # pandas skips blank lines
+                    width = len(row) if width is None else width
+                    if len(row) != width:
+                        hint = "quote the field that holds the delimiter" if len(row) > width else \
+                            "add the missing fields (they may be empty)"
+                        return (f"{path}: line {end + 1} has {len(row)} field{'s' * (len(row) != 1)}; the header "
+                                f"has {width}. Fix the row or {hint}.")
+                end = rows.line_num
+        except csv.Error:  # e.g. a field over the csv module's size limit: pandas' own message will do
+            pass
+    return None
 
 
 def _not_utf8(path):

@@ -188,10 +188,12 @@ def symmetric_em_step(starts, worker, label, truth, weights, log_prior, probas, 
 
 @nb.njit(cache=True, parallel=True)
 def sum_chunks(chunks, out):
-    """``out = chunks.sum(axis=0)`` in chunk order, in parallel over the other entries (any shape, flattened)."""
+    """``out = chunks.sum(axis=0)`` in chunk order (any shape, flattened), in parallel over blocks of entries."""
     flat, total = chunks.reshape(chunks.shape[0], -1), out.reshape(-1)
-    for e in prange(total.shape[0]):
-        acc = 0.0
-        for c in range(flat.shape[0]):
-            acc += flat[c, e]
-        total[e] = acc
+    n, block = total.shape[0], 4096
+    for b in prange((n + block - 1) // block):
+        lo, hi = b * block, min(n, (b + 1) * block)
+        total[lo:hi] = flat[0, lo:hi]
+        for c in range(1, flat.shape[0]):
+            for e in range(lo, hi):
+                total[e] += flat[c, e]
