@@ -97,3 +97,28 @@ def test_optimality_section_and_its_bounds():
 def test_summary_before_fit_is_an_error():
     with pytest.raises(RuntimeError, match="the aggregator must be fitted before its summary"):
         wt.WeightedMajorityVote().summary()
+
+
+@pytest.mark.parametrize("model", [wt.WeightedMajorityVote(), wt.WeightedMajorityVote("one-coin"),
+                                   wt.WeightedMajorityVote("gold"), wt.ConfusionMatrixVote(),
+                                   wt.ConfusionMatrixVote("gold"), wt.DifficultyAwareVote()],
+                         ids=lambda m: f"{m.name}-{getattr(m, 'trust', 'gold')}")
+def test_every_aggregator_summarises_in_one_shape(model):
+    """The same parts for every model; those that do not apply are None, with a note saying why."""
+    votes, gold, truth = crowd(4, hard_share=0.0)
+    summary = model.fit(votes, gold).summary()
+    assert isinstance(summary, wt.crowd.CrowdSummary) and summary.model == model.name
+    assert (summary.n_tasks, summary.n_workers, summary.n_labels, summary.n_gold) == (N_TASKS, N_WORKERS, 2, len(gold))
+    achieved, stderr = realised(model.labels_, truth)
+    assert abs(summary.believed_accuracy - achieved) <= 4 * stderr  # independent workers: the model belief holds
+    assert summary.empirical.n_tasks == len(gold)
+    text = str(summary)
+    assert text.startswith(f"{model.name}: {N_TASKS} tasks ({len(gold)} with gold)")
+    soo = summary.optimality
+    if isinstance(model, wt.DifficultyAwareVote):
+        assert soo is None and "not computed for the latent-class model" in text
+        return
+    assert soo.soo_gap is not None and soo.soo_gap >= -4 * soo.stderr and "Stability of optimality" in text
+    beta_trust = isinstance(model, wt.WeightedMajorityVote) and model.trust in ("one-coin", "gold")
+    assert (soo.theorem3_bound is not None) == beta_trust
+    assert (soo.observations_needed is not None) == isinstance(model, wt.WeightedMajorityVote)

@@ -14,7 +14,7 @@ from ..trust import BetaTrust
 from .models import believed
 
 PANELS = 50  # tasks whose panels a summary simulates
-CELLS_PER_PANEL = 160_000  # simulated draws x voters x cells of a voter's matrix, per panel: the Monte Carlo budget
+CELLS_PER_PANEL = 40_000  # simulated draws x voters x cells of a voter's matrix, per panel: the Monte Carlo budget
 MAX_OBSERVATIONS = 100_000  # the search for the gold needed gives up beyond this
 TIE = 1e-9  # log scores this close to the top count as tied (sums of O(1) terms: far above rounding)
 

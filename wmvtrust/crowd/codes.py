@@ -47,3 +47,16 @@ class Codes:
         """``(starts, worker, label)`` with the votes grouped by task: task j's are ``starts[j]:starts[j + 1]``."""
         starts, order = kn.group_by_task(self.task, self.n_tasks)
         return starts, np.ascontiguousarray(self.worker[order]), np.ascontiguousarray(self.label[order])
+
+    @cached_property
+    def plurality(self):
+        """Plurality voting as a posterior, shape (n_tasks, n_labels): a task's most voted labels share probability 1.
+
+        A task without votes spreads it over every label. Read-only: copy before changing it.
+        """
+        counts = np.bincount(self.task * self.n_labels + self.label, minlength=self.n_tasks * self.n_labels)
+        top = counts.reshape(self.n_tasks, self.n_labels)
+        top = top == top.max(axis=1, keepdims=True)
+        probas = top / top.sum(axis=1, keepdims=True)
+        probas.flags.writeable = False
+        return probas

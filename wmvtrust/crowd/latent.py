@@ -9,8 +9,9 @@ variant lets the workers who err lean towards one wrong label per task
 import numpy as np
 from scipy import special
 
+from .. import _kernels as kn
 from .codes import Codes
-from .models import certain_scores, posterior, softmax, symmetric_weights
+from .models import certain_scores, chunk_buffers, posterior, softmax, symmetric_weights
 
 
 def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
@@ -18,29 +19,31 @@ def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, 
 
     Vote ``k`` was cast by ``worker[k]`` on gold task ``task[k]`` (codes ``0..n_tasks-1``) and was
     ``right[k]``. Classes start from perturbed copies of the pooled trust (drawn from ``rng``); the
-    M-step keeps each trust a Beta posterior mean given the expected record in its class. Returns
-    ``(trust of shape (n_workers, n_classes), class weights, iterations)``.
+    M-step keeps each trust a Beta posterior mean given the expected record in its class. The
+    E-step is the confusion-matrix pass with the class as the hidden label and right or wrong
+    as the report (a right vote has likelihood ``t_id``, a wrong one ``(1 - t_id) / (L - 1)``).
+    Stops when no trust moves by more than ``tol``. Returns ``(trust of shape (n_workers,
+    n_classes), class weights, iterations)``.
     """
     a0, b0 = prior
     n_tasks = int(task.max()) + 1 if task.size else 0
+    codes = Codes(task, worker, right.astype(np.int64), n_tasks, n_workers, 2)
+    starts, voter, report = codes.by_task
     cast_pooled = np.bincount(worker, minlength=n_workers)
     pooled = (a0 + np.bincount(worker, weights=right, minlength=n_workers)) / (a0 + b0 + cast_pooled)
     t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
     weights = np.full(n_classes, 1.0 / n_classes)
+    resp, no_truth = np.empty((n_tasks, n_classes)), np.full(n_tasks, -1)
+    count_chunks, counts = chunk_buffers((n_workers, n_classes, 2))
+    class_chunks, class_sum = chunk_buffers((n_classes,))
     for n_iter in range(1, max_iter + 1):
-        # E-step: responsibility of each class for each gold task, the truth being known
-        contribution = np.where(right[:, None], np.log(t[worker]), np.log((1 - t[worker]) / (n_labels - 1)))
-        loglik = np.stack([np.bincount(task, weights=contribution[:, d], minlength=n_tasks)
-                           for d in range(n_classes)], axis=1)
-        resp = special.softmax(loglik + np.log(weights), axis=1)
-        # M-step: trust per worker and class, from its expected right votes in that class
-        r_vote = resp[task]
-        right_d = np.stack([np.bincount(worker, weights=r_vote[:, d] * right, minlength=n_workers)
-                            for d in range(n_classes)], axis=1)
-        cast_d = np.stack([np.bincount(worker, weights=r_vote[:, d], minlength=n_workers)
-                           for d in range(n_classes)], axis=1)
-        new_t = (a0 + right_d) / (a0 + b0 + cast_d)
-        weights = resp.mean(axis=0)
+        with np.errstate(divide="ignore"):  # a class of weight 0 keeps responsibility 0
+            log_rows, log_weights = np.stack([np.log((1 - t) / (n_labels - 1)), np.log(t)], axis=2), np.log(weights)
+        kn.confusion_em_step(starts, voter, report, no_truth, log_rows, log_weights, resp, count_chunks, class_chunks)
+        kn.sum_chunks(count_chunks, counts)
+        kn.sum_chunks(class_chunks, class_sum)
+        new_t = (a0 + counts[:, :, 1]) / (a0 + b0 + counts.sum(axis=2))
+        weights = class_sum / max(n_tasks, 1)
         done = np.abs(new_t - t).max() <= tol
         t = new_t
         if done:

@@ -18,8 +18,8 @@ CHUNKS = 16  # chunks of tasks per EM pass, each with its own statistics: parall
 CHUNK_BUDGET = 2**25  # doubles of per-chunk statistics at most (256 MB); fewer chunks when workers x cells are many
 
 
-def _chunked(cells):
-    """Buffers of per-chunk statistics with ``cells`` entries each, and their total: ``(chunks, total)``."""
+def chunk_buffers(cells):
+    """Buffers for the per-chunk statistics of an EM pass, ``cells`` shaped, and for their total: ``(chunks, total)``."""
     n_chunks = int(max(1, min(CHUNKS, CHUNK_BUDGET // max(int(np.prod(cells)), 1))))
     return np.empty((n_chunks, *cells)), np.empty(cells)
 
@@ -118,8 +118,7 @@ def majority_posterior(codes, truth):
     >>> majority_posterior(codes, np.array([-1, -1, 0])).round(3).tolist()
     [[0.0, 1.0, 0.0], [0.333, 0.333, 0.333], [1.0, 0.0, 0.0]]
     """
-    # with every weight infinite, only the vote counts decide, and ties split evenly
-    return clamp(posterior(codes, np.full(codes.n_workers, np.inf), np.zeros(codes.n_labels)), truth)
+    return clamp(codes.plurality.copy(), truth)
 
 
 @dataclass(frozen=True)
@@ -153,8 +152,8 @@ def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
     cast = np.bincount(codes.worker, minlength=codes.n_workers).astype(float)
     probas = majority_posterior(codes, truth)
     right = kn.expected_right(codes.task, codes.worker, codes.label, probas, codes.n_workers)
-    right_chunks, next_right = _chunked((codes.n_workers,))
-    class_chunks, class_sum = _chunked((codes.n_labels,))
+    right_chunks, next_right = chunk_buffers((codes.n_workers,))
+    class_chunks, class_sum = chunk_buffers((codes.n_labels,))
     class_sum[:] = probas.sum(axis=0)
     t = np.full(codes.n_workers, 1.0 / n_labels)
     converged = False
@@ -265,8 +264,8 @@ def dawid_skene_em(codes, *, truth, prior="pooled", max_iter=500, tol=1e-6, rest
 def _confusion_em(codes, truth, probas, prior_rows, max_iter, tol):
     starts, worker, label = codes.by_task
     probas = probas.copy()
-    count_chunks, counts = _chunked((codes.n_workers, codes.n_labels, codes.n_labels))
-    class_chunks, class_sum = _chunked((codes.n_labels,))
+    count_chunks, counts = chunk_buffers((codes.n_workers, codes.n_labels, codes.n_labels))
+    class_chunks, class_sum = chunk_buffers((codes.n_labels,))
     counts[:], class_sum[:] = confusion_counts(codes, probas), probas.sum(axis=0)
     confusion = class_prior = None
     converged = False
