@@ -64,3 +64,12 @@ def test_a_worker_whose_answers_ignore_the_truth_has_the_trust_of_chance_and_wei
     trust = balanced_accuracy(confusion)
     assert trust[0] == pytest.approx(1 / n_labels, abs=1e-15)
     assert symmetric_weights(trust, n_labels)[0] == pytest.approx(0.0, abs=1e-14)
+
+
+def test_one_coin_summary_survives_a_class_prior_of_zero():
+    """After one-coin EM runs away, one label has prior 0: the summary still says what it can, without a warning."""
+    votes, truth = label_biased(np.random.default_rng(0), 2)
+    model = wt.WeightedMajorityVote(trust="one-coin").fit(votes)
+    assert model.class_prior_.min() == 0.0  # the runaway, complete
+    summary = model.summary()
+    assert summary.optimality.soo_gap is not None and np.isfinite(summary.believed_accuracy)

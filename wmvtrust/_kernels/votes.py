@@ -106,11 +106,9 @@ def group_by_task(task, n_tasks):
 
 @nb.njit(cache=True, inline="always")
 def _posterior_row(score, truth, probas, j):
-    """Softmax of task j's log scores into ``probas[j]`` (one-hot on a known truth); returns the scale of ``score``.
+    """Softmax of task j's log scores into ``probas[j]`` (one-hot on a known truth); returns ln P(votes[, truth]).
 
-    ``score`` is left holding ``exp(score - top)``; the task's log-likelihood is
-    ``top + ln(total)``, or ``top + ln(score[truth])`` for a known truth. One ``exp`` per
-    label other than the top one.
+    One ``exp`` per label other than the top one.
     """
     n_labels = score.shape[0]
     arg = 0
@@ -122,9 +120,30 @@ def _posterior_row(score, truth, probas, j):
     for y in range(n_labels):
         score[y] = 1.0 if y == arg else np.exp(score[y] - top)
         total += score[y]
+    if truth >= 0:
+        for y in range(n_labels):
+            probas[j, y] = 0.0
+        probas[j, truth] = 1.0
+        return top + np.log(score[truth])
     for y in range(n_labels):
-        probas[j, y] = score[y] / total if truth < 0 else (1.0 if y == truth else 0.0)
-    return top, total
+        probas[j, y] = score[y] / total
+    return top + np.log(total)
+
+
+@nb.njit(cache=True, inline="always")
+def _binary_row(s0, s1, truth, probas, j):
+    """Two labels: P(truth = 1) = the logistic function of ``s1 - s0`` into ``probas[j]``; returns (it, ln P).
+
+    No array and no data-dependent branch on the scores, for the common binary case.
+    """
+    d = s1 - s0
+    up = 1.0 / (1.0 + np.exp(-d))
+    loglik = s0 + max(d, 0.0) + np.log1p(np.exp(-abs(d)))
+    if truth >= 0:
+        up, loglik = float(truth), (s1 if truth == 1 else s0)
+    probas[j, 0] = 1.0 - up
+    probas[j, 1] = up
+    return up, loglik
 
 
 @nb.njit(cache=True, parallel=True)
@@ -132,32 +151,46 @@ def confusion_em_step(starts, worker, label, truth, log_confusion, log_prior, pr
     """One E-step of the confusion-matrix model and the sufficient statistics of the next M-step, in one pass.
 
     The votes are grouped by task (``worker[starts[j]:starts[j + 1]]`` voted on task j).
-    ``log_confusion[i, y, v]`` is ln P(worker i reports v | truth y); ``truth[j]`` a known
-    label or -1. Writes ``probas`` (n_tasks, L); each of the ``K = counts.shape[0]`` fixed
-    chunks of consecutive tasks writes its own ``counts[c, i, y, v]`` (expected reports v by
-    worker i on its tasks of truth y) and ``class_counts[c, y]``, so that summing them over c
-    in order gives the same numbers whatever the thread count. Returns the log-likelihood
+    ``log_confusion[i, y, v]`` is ln P(worker i reports v | truth y) (y over the hidden
+    labels, v over the reports, which may be fewer); ``truth[j]`` a known label or -1.
+    Writes ``probas`` (n_tasks, L); each of the ``K = counts.shape[0]`` fixed chunks of
+    consecutive tasks writes its own ``counts[c, i, y, v]`` (expected reports v by worker i
+    on its tasks of truth y) and ``class_counts[c, y]``, so that summing them over c in
+    order gives the same numbers whatever the thread count. Returns the log-likelihood
     ``sum_j ln P(votes of j, and its truth where known)``.
     """
     n_tasks, n_labels, n_chunks = starts.shape[0] - 1, log_prior.shape[0], counts.shape[0]
     loglik = np.zeros(n_chunks)
     for c in prange(n_chunks):
-        counts[c] = 0.0
-        class_counts[c] = 0.0
+        mine, classes = counts[c], class_counts[c]
+        mine[:] = 0.0
+        classes[:] = 0.0
         score = np.empty(n_labels)
         for j in range(c * n_tasks // n_chunks, (c + 1) * n_tasks // n_chunks):
+            if n_labels == 2:
+                s0, s1 = log_prior[0], log_prior[1]
+                for k in range(starts[j], starts[j + 1]):
+                    s0 += log_confusion[worker[k], 0, label[k]]
+                    s1 += log_confusion[worker[k], 1, label[k]]
+                up, task_loglik = _binary_row(s0, s1, truth[j], probas, j)
+                loglik[c] += task_loglik
+                classes[1] += up
+                classes[0] += 1.0 - up
+                for k in range(starts[j], starts[j + 1]):
+                    mine[worker[k], 0, label[k]] += 1.0 - up
+                    mine[worker[k], 1, label[k]] += up
+                continue
             for y in range(n_labels):
                 score[y] = log_prior[y]
             for k in range(starts[j], starts[j + 1]):
                 for y in range(n_labels):
                     score[y] += log_confusion[worker[k], y, label[k]]
-            top, total = _posterior_row(score, truth[j], probas, j)
-            loglik[c] += top + np.log(total if truth[j] < 0 else score[truth[j]])
+            loglik[c] += _posterior_row(score, truth[j], probas, j)
             for y in range(n_labels):
-                class_counts[c, y] += probas[j, y]
+                classes[y] += probas[j, y]
             for k in range(starts[j], starts[j + 1]):
                 for y in range(n_labels):
-                    counts[c, worker[k], y, label[k]] += probas[j, y]
+                    mine[worker[k], y, label[k]] += probas[j, y]
     return loglik.sum()
 
 
@@ -171,19 +204,30 @@ def symmetric_em_step(starts, worker, label, truth, weights, log_prior, probas, 
     """
     n_tasks, n_labels, n_chunks = starts.shape[0] - 1, log_prior.shape[0], right.shape[0]
     for c in prange(n_chunks):
-        right[c] = 0.0
-        class_counts[c] = 0.0
+        mine, classes = right[c], class_counts[c]
+        mine[:] = 0.0
+        classes[:] = 0.0
         score = np.empty(n_labels)
         for j in range(c * n_tasks // n_chunks, (c + 1) * n_tasks // n_chunks):
+            if n_labels == 2:
+                s = log_prior[1]
+                for k in range(starts[j], starts[j + 1]):
+                    s += (2 * label[k] - 1) * weights[worker[k]]
+                up = _binary_row(log_prior[0], s, truth[j], probas, j)[0]
+                classes[1] += up
+                classes[0] += 1.0 - up
+                for k in range(starts[j], starts[j + 1]):
+                    mine[worker[k]] += up if label[k] == 1 else 1.0 - up
+                continue
             for y in range(n_labels):
                 score[y] = log_prior[y]
             for k in range(starts[j], starts[j + 1]):
                 score[label[k]] += weights[worker[k]]
             _posterior_row(score, truth[j], probas, j)
             for y in range(n_labels):
-                class_counts[c, y] += probas[j, y]
+                classes[y] += probas[j, y]
             for k in range(starts[j], starts[j + 1]):
-                right[c, worker[k]] += probas[j, label[k]]
+                mine[worker[k]] += probas[j, label[k]]
 
 
 @nb.njit(cache=True, parallel=True)

@@ -269,7 +269,8 @@ class WeightedMajorityVote(_Aggregator):
             return "Stability of optimality: not defined with one label."
         t, n_labels = self.trust_["mean"].to_numpy(), data.labels.size
         log_rule = _symmetric_rows(t, n_labels)
-        log_class = np.log(self.class_prior_.to_numpy())
+        with np.errstate(divide="ignore"):  # a label of prior 0 (one-coin EM can run away) stays impossible
+            log_class = np.log(self.class_prior_.to_numpy())
         if isinstance(self.trust, pd.Series):
             return PanelModel(log_rule, log_class, trust=t)
         if self.trust == "em":
@@ -418,9 +419,11 @@ class DifficultyAwareVote(_Aggregator):
         Beta prior of every worker's accuracy in every class.
     ties : {"coin", "report"}, default="coin"
         A tie is broken by a seeded fair choice among the tied labels, or reported as NA.
-    max_iter : int, default=500
-        Most EM iterations.
-    tol : float, default=1e-8
+    max_iter : int, default=100
+        Most EM iterations. Where the tasks have a latent structure EM meets ``tol`` well
+        within this; where they have little, the likelihood is flat along the split between
+        classes and EM drifts along it for thousands of iterations without settling.
+    tol : float, default=1e-6
         EM stops when no trust moves by more.
     seed : int, default=0
         Seed of the EM start (classes start from perturbed copies of the pooled trust) and of
@@ -447,7 +450,7 @@ class DifficultyAwareVote(_Aggregator):
 
     name = "DifficultyAwareVote"
 
-    def __init__(self, n_classes=2, *, prior=(1, 1), ties="coin", max_iter=500, tol=1e-8, seed=0, task="task",
+    def __init__(self, n_classes=2, *, prior=(1, 1), ties="coin", max_iter=100, tol=1e-6, seed=0, task="task",
                  worker="worker", label="label", duplicates="error"):
         self.n_classes, self.prior, self.ties, self.max_iter, self.tol, self.seed = \
             n_classes, prior, ties, max_iter, tol, seed

@@ -11,7 +11,7 @@ from scipy import special
 
 from .. import _kernels as kn
 from .codes import Codes
-from .models import certain_scores, chunk_buffers, posterior, softmax, symmetric_weights
+from .models import chunk_buffers, softmax
 
 
 def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
@@ -54,26 +54,24 @@ def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, 
 def latent_class_posterior(codes, trust, class_weights, n_labels):
     """P(truth = label | votes) per task, the difficulty class marginalised out (uniform prior over labels).
 
-    ``P(y | v) = sum_d P(d | v) P(y | v, d)``, with ``P(d | v)`` from the evidence
-    ``P(v | d) pi_d`` in logs; ``trust`` has one column per class.
+    The pairs (class d, truth y) are the hidden labels of a confusion-matrix model: worker i
+    reports y with probability ``t_id`` and each other label with ``(1 - t_id) / (L - 1)``, and
+    the pair has prior ``pi_d / L``; one pass gives ``P(d, y | v)``, summed over d. ``trust``
+    (in (0, 1)) has one column per class; ``n_labels`` is the model's L, the posterior is over
+    the ``codes.n_labels`` labels.
     """
-    no_prior = np.zeros(codes.n_labels)
-    given_class = np.stack([posterior(codes, symmetric_weights(trust[:, d], n_labels), no_prior)
-                            for d in range(trust.shape[1])], axis=1)
-    with np.errstate(divide="ignore"):
-        log_class = np.log(class_weights)
-    class_given_votes = special.softmax(
-        np.stack([_log_evidence(codes, trust[:, d], n_labels) for d in range(trust.shape[1])], axis=1) + log_class,
-        axis=1)
-    return np.einsum("jd,jdk->jk", class_given_votes, given_class)
-
-
-def _log_evidence(codes, trust, n_labels):
-    """log sum_y P(y) prod_i lik(v_i | y) per task, up to a constant shared by every difficulty class (uniform P(y))."""
-    base = np.bincount(codes.task, weights=np.log((1 - trust[codes.worker]) / (n_labels - 1)),
-                       minlength=codes.n_tasks)
-    _, score = certain_scores(codes, symmetric_weights(trust, n_labels), np.zeros(codes.n_labels))
-    return base + special.logsumexp(score, axis=1) - np.log(codes.n_labels)
+    k, n_classes = codes.n_labels, trust.shape[1]
+    with np.errstate(divide="ignore"):  # a class of weight 0 keeps probability 0
+        log_prior = (np.log(class_weights)[:, None] - np.log(k)).repeat(k, axis=1).ravel()
+    log_rows = np.repeat(np.log((1 - trust) / (n_labels - 1))[:, :, None, None], k, axis=2).repeat(k, axis=3)
+    eye = np.arange(k)
+    log_rows[:, :, eye, eye] = np.log(trust)[:, :, None]
+    starts, worker, label = codes.by_task
+    joint = np.empty((codes.n_tasks, n_classes * k))
+    count_chunks, _ = chunk_buffers((codes.n_workers, n_classes * k, k))
+    kn.confusion_em_step(starts, worker, label, np.full(codes.n_tasks, -1), log_rows.reshape(codes.n_workers, -1, k),
+                         log_prior, joint, count_chunks, np.empty((count_chunks.shape[0], n_classes * k)))
+    return joint.reshape(codes.n_tasks, n_classes, k).sum(axis=1)
 
 
 def distractor_em(task, worker, label, truth, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):

@@ -36,7 +36,7 @@ def symmetric_weights(trust, n_labels):
         return np.log((n_labels - 1) * trust / (1.0 - trust))
 
 
-def certain_scores(codes, weights, log_prior):
+def _certain_scores(codes, weights, log_prior):
     """Per task and label: (count of trust-1 minus trust-0 votes, finite log-posterior score)."""
     n, k = codes.n_tasks, codes.n_labels
     flat = codes.task * k + codes.label
@@ -63,7 +63,7 @@ def posterior(codes, weights, log_prior):
     if np.isfinite(weights).all():  # the common case, one pass over the votes
         score = kn.label_scores(codes.task, codes.worker, codes.label, weights, codes.n_tasks, codes.n_labels)
         return softmax(score + log_prior)
-    certain, score = certain_scores(codes, weights, log_prior)
+    certain, score = _certain_scores(codes, weights, log_prior)
     top = certain == certain.max(axis=1, keepdims=True)  # labels not ruled out by a certain vote
     return softmax(np.where(top, score, -np.inf))
 
