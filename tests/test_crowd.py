@@ -421,3 +421,11 @@ def test_confusion_matrix_vote_is_the_posterior_under_the_mean_matrices():
     for task in (0, 2):
         assert model.probas_.loc[task].tolist() == [float(y == truth[task]) for y in range(k)]
         assert model.labels_[task] == truth[task]
+
+
+def test_difficulty_aware_vote_needs_gold_that_has_votes():
+    with pytest.raises(ValueError, match=re.escape("gold must be given for DifficultyAwareVote; got None.")):
+        wt.DifficultyAwareVote().fit(OK, None)
+    with pytest.raises(ValueError, match=re.escape(
+            "gold must be given for DifficultyAwareVote; no task of the votes has a gold label.")):
+        wt.DifficultyAwareVote().fit(OK, pd.DataFrame({"task": ["t9"], "label": ["x"]}))

@@ -122,3 +122,16 @@ def test_every_aggregator_summarises_in_one_shape(model):
     beta_trust = isinstance(model, wt.WeightedMajorityVote) and model.trust in ("one-coin", "gold")
     assert (soo.theorem3_bound is not None) == beta_trust
     assert (soo.observations_needed is not None) == isinstance(model, wt.WeightedMajorityVote)
+
+
+@pytest.mark.parametrize("model", [wt.WeightedMajorityVote(), wt.ConfusionMatrixVote(), wt.DifficultyAwareVote()],
+                         ids=lambda m: m.name)
+def test_a_summary_changes_nothing_and_repeats_itself(model):
+    """Cross-fitting refits the model on part of the gold: neither the fit nor a later summary may see those refits."""
+    votes, gold, _ = crowd(5, hard_share=0.2)
+    model.fit(votes, gold)
+    probas, trust = model.probas_.copy(), model.trust_.copy()
+    first, second = model.summary(seed=3), model.summary(seed=3)
+    assert first == second
+    pd.testing.assert_frame_equal(model.probas_, probas)
+    pd.testing.assert_frame_equal(model.trust_, trust)

@@ -14,8 +14,8 @@ from .._validation import (check_beta_prior, check_choice, check_fraction, check
                            check_rng, fail, plain)
 from .beliefs import PanelModel, summarise
 from .latent import latent_class_em, latent_class_posterior
-from .models import (balanced_accuracy, clamp, confusion_from_gold, dawid_skene_em, one_coin_em, most_probable,
-                     posterior, symmetric_weights)
+from .models import (balanced_accuracy, believed, clamp, confusion_from_gold, dawid_skene_em, most_probable,
+                     one_coin_em, posterior, symmetric_weights)
 from .votes import gold_codes, gold_record, read_votes
 
 NO_GOLD = ("prior", "error")
@@ -228,11 +228,11 @@ class WeightedMajorityVote(_Aggregator):
         codes, n_labels = data.codes, max(data.labels.size, 2)
         class_prior = np.full(codes.n_labels, 1.0 / n_labels)
         alpha = beta = np.full(codes.n_workers, np.nan)
-        n_iter, converged = 0, True
+        n_iter, converged, dirichlet = 0, True, None
         if isinstance(self.trust, pd.Series):
             t = self._given_trust(data)
         elif self.trust == "gold":
-            _need_gold(truth)
+            _need_gold(truth, "trust='gold'")
             right, n_gold = gold_record(data, truth, self.no_gold)
             alpha, beta = self.prior[0] + right, self.prior[1] + n_gold - right
             t = alpha / (alpha + beta)
@@ -244,13 +244,14 @@ class WeightedMajorityVote(_Aggregator):
             fit = dawid_skene_em(codes, truth=truth, max_iter=self.max_iter, tol=self.tol)
             t, class_prior, n_iter, converged = balanced_accuracy(fit.confusion), fit.class_prior, fit.n_iter, \
                 fit.converged
-            self._dirichlet = fit.dirichlet  # the summary draws the workers' behaviour from it
+            dirichlet = fit.dirichlet
         with np.errstate(divide="ignore"):  # a label of prior 0 stays impossible
             log_class = np.log(class_prior)
         probas = clamp(posterior(codes, symmetric_weights(t, n_labels), log_class), truth)
         n_gold = np.nan if (truth < 0).all() else gold_record(data, truth)[1]
         table = pd.DataFrame({"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold}, index=data.workers)
-        return probas, {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged}
+        return probas, {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged,
+                        "_dirichlet": dirichlet}  # the summary draws the workers' behaviour from it
 
     def _given_trust(self, data):
         trust = self.trust
@@ -279,9 +280,9 @@ class WeightedMajorityVote(_Aggregator):
                           beta=self.trust_["beta"].to_numpy(), trust=t)
 
 
-def _need_gold(truth):
+def _need_gold(truth, what):
     if (truth < 0).all():
-        raise fail("gold", "be given for trust='gold'", "no task of the votes has a gold label",
+        raise fail("gold", f"be given for {what}", "no task of the votes has a gold label",
                    "Pass a table of known truths.")
 
 
@@ -382,7 +383,7 @@ class ConfusionMatrixVote(_Aggregator):
 
     def _infer(self, data, truth):
         if self.trust == "gold":
-            _need_gold(truth)
+            _need_gold(truth, "trust='gold'")
             fit = confusion_from_gold(data.codes, truth=truth, prior=self.prior)
         else:
             fit = dawid_skene_em(data.codes, truth=truth, prior=self.prior, max_iter=self.max_iter, tol=self.tol,
@@ -473,10 +474,8 @@ class DifficultyAwareVote(_Aggregator):
         if gold is None:
             raise fail("gold", "be given for DifficultyAwareVote", "got None", "Pass a table of known truths.")
         super().fit(votes, gold)
-        _need_gold(self._fitted[1])
-        data, truth = self._fitted
-        self.believed_accuracy_ = float(self.probas_.to_numpy()[truth < 0].max(axis=1).mean()) if (truth < 0).any() \
-            else float("nan")
+        rest = self._fitted[1] < 0
+        self.believed_accuracy_ = float(believed(self.probas_.to_numpy()[rest])) if rest.any() else float("nan")
         return self
 
     def _check_params(self):
@@ -486,6 +485,7 @@ class DifficultyAwareVote(_Aggregator):
         check_positive_real(self.tol, "tol")
 
     def _infer(self, data, truth):
+        _need_gold(truth, "DifficultyAwareVote")
         codes, n_labels = data.codes, max(data.labels.size, 2)
         on_gold = truth[codes.task] >= 0
         gold_task = np.unique(codes.task[on_gold], return_inverse=True)[1]
