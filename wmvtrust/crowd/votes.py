@@ -102,7 +102,7 @@ def _factorize(column):
 def gold_codes(data, gold, task, label):
     """The code of each task's known truth (-1 where none), after checking the gold table.
 
-    Gold tasks that nobody voted on have no code; ``unvoted_gold`` counts them.
+    Gold tasks that nobody voted on have no code (the command line warns with their count).
     """
     if not isinstance(gold, pd.DataFrame):
         raise fail("gold", "be a pandas DataFrame", f"got {type(gold).__name__}", error=TypeError)
@@ -134,11 +134,6 @@ def gold_codes(data, gold, task, label):
     has = pd.notna(known)
     codes[has] = data.labels.get_indexer(pd.Index(known[has]))
     return codes
-
-
-def unvoted_gold(data, gold, task):
-    """How many distinct gold tasks have no vote (and so take no part in the fit)."""
-    return int((~pd.Index(gold[task].drop_duplicates()).isin(data.tasks)).sum())
 
 
 def gold_record(data, truth, no_gold="prior"):
