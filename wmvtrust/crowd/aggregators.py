@@ -125,7 +125,8 @@ class _Aggregator:
         confidence, epsilon = check_fraction(confidence, "confidence"), check_positive_real(epsilon, "epsilon")
         data, truth = self._fitted
         return summarise(self.name, data, truth, self.probas_.to_numpy(), lambda known: self._infer(data, known)[0],
-                         self._panel(data), folds=folds, confidence=confidence, epsilon=epsilon, seed=seed)
+                         self._panel(data), fit=self._confusion_fit, folds=folds, confidence=confidence,
+                         epsilon=epsilon, seed=seed)
 
     def _check_params(self):
         """Check the constructor's parameters, when ``fit`` starts."""
@@ -228,7 +229,7 @@ class WeightedMajorityVote(_Aggregator):
         codes, n_labels = data.codes, max(data.labels.size, 2)
         class_prior = np.full(codes.n_labels, 1.0 / n_labels)
         alpha = beta = np.full(codes.n_workers, np.nan)
-        n_iter, converged, dirichlet = 0, True, None
+        n_iter, converged, fit = 0, True, None
         if isinstance(self.trust, pd.Series):
             t = self._given_trust(data)
         elif self.trust == "gold":
@@ -237,21 +238,20 @@ class WeightedMajorityVote(_Aggregator):
             alpha, beta = self.prior[0] + right, self.prior[1] + n_gold - right
             t = alpha / (alpha + beta)
         elif self.trust == "one-coin":
-            fit = one_coin_em(codes, self.prior, n_labels, self.max_iter, self.tol, truth=truth)
-            alpha, beta, n_iter, converged = fit.alpha, fit.beta, fit.n_iter, fit.converged
-            t, class_prior = alpha / (alpha + beta), np.exp(fit.log_prior)
+            coin = one_coin_em(codes, self.prior, n_labels, self.max_iter, self.tol, truth=truth)
+            alpha, beta, n_iter, converged = coin.alpha, coin.beta, coin.n_iter, coin.converged
+            t, class_prior = alpha / (alpha + beta), np.exp(coin.log_prior)
         else:
             fit = dawid_skene_em(codes, truth=truth, max_iter=self.max_iter, tol=self.tol)
             t, class_prior, n_iter, converged = balanced_accuracy(fit.confusion), fit.class_prior, fit.n_iter, \
                 fit.converged
-            dirichlet = fit.dirichlet
         with np.errstate(divide="ignore"):  # a label of prior 0 stays impossible
             log_class = np.log(class_prior)
         probas = clamp(posterior(codes, symmetric_weights(t, n_labels), log_class), truth)
         n_gold = np.nan if (truth < 0).all() else gold_record(data, truth)[1]
         table = pd.DataFrame({"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold}, index=data.workers)
         return probas, {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged,
-                        "_dirichlet": dirichlet}  # the summary draws the workers' behaviour from it
+                        "_confusion_fit": fit}
 
     def _given_trust(self, data):
         trust = self.trust
@@ -275,7 +275,7 @@ class WeightedMajorityVote(_Aggregator):
         if isinstance(self.trust, pd.Series):
             return PanelModel(log_rule, log_class, trust=t)
         if self.trust == "em":
-            return PanelModel(log_rule, log_class, dirichlet=self._dirichlet, trust=t)
+            return PanelModel(log_rule, log_class, dirichlet=self._confusion_fit.dirichlet, trust=t)
         return PanelModel(log_rule, log_class, alpha=self.trust_["alpha"].to_numpy(),
                           beta=self.trust_["beta"].to_numpy(), trust=t)
 
@@ -392,7 +392,7 @@ class ConfusionMatrixVote(_Aggregator):
         trust = pd.DataFrame(fit.dirichlet.reshape(-1, data.labels.size), index=index, columns=data.labels)
         return fit.probas, {"confusion_": fit.confusion, "counts_": fit.counts, "trust_": trust,
                             "class_prior": fit.class_prior, "n_iter_": fit.n_iter, "converged_": fit.converged,
-                            "log_posterior_": fit.log_posterior}
+                            "log_posterior_": fit.log_posterior, "_confusion_fit": fit}
 
     def _panel(self, data):
         if data.labels.size < 2:
@@ -495,7 +495,7 @@ class DifficultyAwareVote(_Aggregator):
         probas = clamp(latent_class_posterior(codes, t, weights, n_labels), truth)
         table = pd.DataFrame(t, index=data.workers, columns=[f"class {d}" for d in range(self.n_classes)])
         return probas, {"trust_": table, "class_weights_": weights, "class_prior": np.full(codes.n_labels, 1 / n_labels),
-                        "n_iter_": n_iter, "converged_": n_iter < self.max_iter}
+                        "n_iter_": n_iter, "converged_": n_iter < self.max_iter, "_confusion_fit": None}
 
     def _panel(self, data):
         return ("Stability of optimality: not computed for the latent-class model (its trust is an EM fit, not a "

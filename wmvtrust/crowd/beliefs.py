@@ -1,7 +1,19 @@
-"""What accuracy to believe for a crowd's labels: the model's belief, an empirical one on gold, stability of optimality.
+"""What accuracy to believe for a crowd's labels: one recommended belief with its interval, and its components.
 
 Every aggregator's ``summary()`` returns a ``CrowdSummary`` built here, with the same
 parts whatever the model; a part that does not apply is ``None`` and a note says why.
+The belief to use is chosen by one rule (``_recommend``):
+
+1. with gold, the aggregator's cross-fitted accuracy on the gold tasks (it needs no
+   independence), with the Beta-binomial predictive interval of the accuracy on the
+   tasks without gold;
+2. without gold, when the votes refute conditional independence (the hard-class model
+   fits them better, at level ``DETECTION_LEVEL``), the belief under that model
+   (``latent.hard_class_em``, proofs/soc_label_free.md);
+3. otherwise the model's own belief, exact in expectation if the model holds.
+
+Without gold neither 2 nor 3 can see errors that most workers make together on a task:
+such votes look like an easy task with another truth (proofs/soc_label_free.md, (d)).
 """
 
 from dataclasses import dataclass
@@ -11,12 +23,14 @@ from scipy import special, stats
 
 from ..stability import soo_bounds
 from ..trust import BetaTrust
-from .models import believed
+from .latent import hard_class_em
+from .models import believed, dawid_skene_em
 
 PANELS = 50  # tasks whose panels a summary simulates
 CELLS_PER_PANEL = 40_000  # simulated draws x voters x cells of a voter's matrix, per panel: the Monte Carlo budget
 MAX_OBSERVATIONS = 100_000  # the search for the gold needed gives up beyond this
 TIE = 1e-9  # log scores this close to the top count as tied (sums of O(1) terms: far above rounding)
+DETECTION_LEVEL = 0.01  # p-value below which the votes refute conditional independence
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,31 @@ class EmpiricalBelief:
     def independence_refuted(self):
         """Whether the model's belief lies outside the empirical interval."""
         return not self.ci_low <= self.model_belief <= self.ci_high
+
+
+@dataclass(frozen=True)
+class LabelFreeBelief:
+    """Without gold: the belief under Dawid-Skene with hard tasks, and what it says about independence.
+
+    ``belief`` is the mean over tasks of the posterior probability, under the hard-class model
+    fitted jointly with the unknown truths, that the aggregator's label is right; ``ci_low``,
+    ``ci_high`` the spread of the realised accuracy under that model. ``statistic`` and
+    ``p_value``: the likelihood-ratio test of a share of hard tasks against none;
+    ``model_belief``: the aggregator's own belief over the same tasks.
+    """
+
+    belief: float
+    ci_low: float
+    ci_high: float
+    hard_share: float
+    statistic: float
+    p_value: float
+    model_belief: float
+
+    @property
+    def independence_refuted(self):
+        """Whether the votes refute conditional independence given the truth, at ``DETECTION_LEVEL``."""
+        return self.p_value < DETECTION_LEVEL
 
 
 @dataclass(frozen=True)
@@ -97,21 +136,37 @@ class CrowdSummary:
     n_workers: int
     n_labels: int
     n_gold: int
-    believed_accuracy: float
+    belief: float  # the accuracy to believe for the labels returned (on the tasks without gold)
+    belief_low: float
+    belief_high: float
+    belief_source: str  # which estimate that is, and why it was chosen
+    believed_accuracy: float  # the model's own belief
+    label_free: LabelFreeBelief | None
     empirical: EmpiricalBelief | None
     optimality: Optimality | None
+    confidence: float
     notes: tuple = ()
 
     def __str__(self):
         over = "all tasks" if self.n_gold == 0 else f"the {self.n_tasks - self.n_gold} tasks without gold"
         lines = [f"{self.model}: {self.n_tasks} tasks ({self.n_gold} with gold), {self.n_workers} workers, "
                  f"{self.n_labels} labels.",
+                 f"Belief: accuracy {self.belief:.4f} over {over}, {self.confidence:.0%} interval "
+                 f"[{self.belief_low:.4f}, {self.belief_high:.4f}]: {self.belief_source}",
                  f"Model-based belief: accuracy {self.believed_accuracy:.4f} over {over}. It is exact in expectation "
                  "if the model holds: workers err independently given the truth, and trust is the posterior mean "
                  "of what is known (stability of correctness, Theorem 1)."]
-        e = self.empirical
+        f, e = self.label_free, self.empirical
+        if f is not None:
+            lines.append(
+                f"Label-free check: a share {f.hard_share:.3f} of hard tasks, on which votes ignore the truth, "
+                f"{'explains' if f.independence_refuted else 'does not explain'} the votes better than independence "
+                f"(likelihood ratio {f.statistic:.1f}, p = {f.p_value:.2g}); under it the accuracy is {f.belief:.4f}"
+                + (f", so the model-based belief is likely {100 * (f.model_belief - f.belief):+.1f} points off."
+                   if f.independence_refuted else "."))
         if e is None:
-            lines.append("Empirical belief: no gold tasks, so the independence assumption cannot be checked.")
+            lines.append("Empirical belief: no gold tasks. Errors that most workers make together on a task look like "
+                         "an easy task with another truth: without gold no belief can see them.")
         else:
             lines.append(f"Empirical belief on {e.n_tasks} gold tasks (cross-fitted): accuracy {e.accuracy:.4f}, "
                          f"{e.confidence:.0%} interval [{e.ci_low:.4f}, {e.ci_high:.4f}]; the model believed "
@@ -133,26 +188,73 @@ class CrowdSummary:
         return "\n".join(lines)
 
 
-def summarise(model, data, truth, probas, refit, panel, *, folds, confidence, epsilon, seed):
+def summarise(model, data, truth, probas, refit, panel, *, fit=None, folds, confidence, epsilon, seed):
     """A ``CrowdSummary`` of a fitted aggregator.
 
     ``truth``: gold codes (-1 where none); ``probas``: the task posteriors of the fit;
     ``refit(truth)`` the task posteriors of the same aggregator fitted with only the gold
     ``truth`` it is given (for cross-fitting); ``panel``: a ``PanelModel`` or a string saying
-    why there is none.
+    why there is none; ``fit``: the aggregator's Dawid-Skene fit without gold, if it has one
+    (the label-free check starts from it; otherwise it fits one).
     """
     rng = np.random.default_rng(seed)
     codes, gold = data.codes, truth >= 0
-    rest = probas[~gold] if (~gold).any() else probas
+    rest = ~gold if (~gold).any() else np.ones_like(gold)
+    decision = probas.argmax(axis=1)  # ties aside, as in the empirical belief
     notes = []
     empirical = _cross_fit(truth, refit, folds, confidence, rng) if gold.any() else None
+    label_free = None
+    if empirical is None and codes.n_labels > 1:
+        label_free = _label_free(codes, probas, decision, fit, confidence)
     if isinstance(panel, str):
         optimality = None
         notes.append(panel)
     else:
         optimality = _optimality(codes, panel, epsilon, rng)
-    return CrowdSummary(model, codes.n_tasks, codes.n_workers, codes.n_labels, int(gold.sum()), float(believed(rest)),
-                        empirical, optimality, tuple(notes))
+    model_belief = float(believed(probas[rest]))
+    belief, low, high, source = _recommend(probas[rest].max(axis=1), label_free, empirical, int(rest.sum()) if
+                                           gold.any() else 0, confidence)
+    return CrowdSummary(model, codes.n_tasks, codes.n_workers, codes.n_labels, int(gold.sum()), belief, low, high,
+                        source, model_belief, label_free, empirical, optimality, confidence, tuple(notes))
+
+
+def _recommend(believed_right, label_free, empirical, n_rest, confidence):
+    """(belief, low, high, source): the one rule that picks the belief to report (see the module docstring)."""
+    if empirical is not None and n_rest:
+        k, g = round(empirical.accuracy * empirical.n_tasks), empirical.n_tasks
+        low, high = stats.betabinom.ppf([(1 - confidence) / 2, (1 + confidence) / 2], n_rest, 1 + k, 1 + g - k) / n_rest
+        return ((1 + k) / (2 + g), float(low), float(high),
+                f"cross-fitted accuracy on {g} gold tasks (a Beta(1, 1) posterior mean; the interval predicts the "
+                f"accuracy on the {n_rest} other tasks). It needs no independence, only gold tasks drawn like the rest.")
+    if empirical is not None:
+        return (empirical.accuracy, empirical.ci_low, empirical.ci_high,
+                "accuracy on the gold tasks, every task being gold (Wilson interval).")
+    if label_free is not None and label_free.independence_refuted:
+        return (label_free.belief, label_free.ci_low, label_free.ci_high,
+                "label-free: Dawid-Skene with a share of hard tasks on which votes ignore the truth, fitted with the "
+                "unknown truths; the votes refute independence given the truth. It cannot see errors most workers "
+                "make together on a task; gold can.")
+    low, high = _spread(believed_right, confidence)
+    return (float(believed_right.mean()), low, high,
+            "the model's own posterior: the votes do not refute independence given the truth. It cannot see errors "
+            "most workers make together on a task; gold can.")
+
+
+def _spread(right, confidence):
+    """The normal interval of the mean of independent Bernoulli(right[j]): the spread of the realised accuracy."""
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    half = z * np.sqrt((right * (1 - right)).sum()) / right.size
+    return float(max(0.0, right.mean() - half)), float(min(1.0, right.mean() + half))
+
+
+def _label_free(codes, probas, decision, fit, confidence):
+    """The hard-class belief of the aggregator's labels and the test of independence, without gold."""
+    fit = dawid_skene_em(codes, truth=np.full(codes.n_tasks, -1)) if fit is None else fit
+    hard = hard_class_em(codes, fit)
+    right = hard.probas[np.arange(codes.n_tasks), decision]
+    low, high = _spread(right, confidence)
+    return LabelFreeBelief(float(right.mean()), low, high, hard.share, hard.statistic, hard.p_value,
+                           float(believed(probas)))
 
 
 def _cross_fit(truth, refit, folds, confidence, rng):

@@ -3,15 +3,19 @@
 Given the truth and the class ``d`` of a task, workers vote independently, worker ``i``
 right with probability ``t_id``; hard tasks make everyone err at once. The shared-distractor
 variant lets the workers who err lean towards one wrong label per task
-(proofs/soc_latent_class.md, (a) and (f)).
+(proofs/soc_latent_class.md, (a) and (f)). Without gold, ``hard_class_em`` fits the
+simplest such model jointly with the unknown truths: a share of tasks on which votes ignore
+the truth (proofs/soc_label_free.md).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from .. import _kernels as kn
 from .codes import Codes
-from .models import chunk_buffers, softmax
+from .models import chunk_buffers, confusion_posterior, softmax
 
 
 def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
@@ -218,3 +222,113 @@ def _logsumexp_others(x):
     second = rest.max(axis=-1, keepdims=True)
     np.put_along_axis(others, top, second + np.log(np.exp(rest - second).sum(axis=-1, keepdims=True)), axis=-1)
     return others
+
+
+@dataclass(frozen=True)
+class HardClassFit:
+    """The result of ``hard_class_em``: the task posteriors and how strongly the votes ask for hard tasks."""
+
+    probas: np.ndarray  # P(truth | votes) per task, the class marginalised out
+    hard: np.ndarray  # P(the task is hard | votes)
+    share: float  # the fitted share of hard tasks
+    loglik: float  # ln P(votes) at the fit
+    loglik_independent: float  # ln P(votes) under the Dawid-Skene fit it started from (no hard task)
+    n_iter: int
+    converged: bool
+
+    @property
+    def statistic(self):
+        """The likelihood ratio statistic ``2 (loglik - loglik_independent)``, at least 0."""
+        return max(0.0, 2.0 * (self.loglik - self.loglik_independent))
+
+    @property
+    def p_value(self):
+        """P(statistic this large | no hard task): half a chi-square(1) tail, the share's null value lying on a bound."""
+        return 1.0 if self.statistic == 0 else float(0.5 * stats.chi2.sf(self.statistic, 1))
+
+
+def answer_rates(codes):
+    """Each worker's label frequencies, smoothed by L pseudo-votes spread like the crowd's: shape (n_workers, L)."""
+    k = codes.n_labels
+    freq = np.bincount(codes.worker * k + codes.label, minlength=codes.n_workers * k).reshape(codes.n_workers, k)
+    pooled = freq.sum(axis=0) + 1.0
+    return (k * pooled / pooled.sum() + freq) / (k + freq.sum(axis=1, keepdims=True))
+
+
+def hard_class_posterior(codes, confusion, rates, share, class_prior):
+    """P(class, truth | votes) under the hard-class model, and ln P(votes).
+
+    A task is hard with probability ``share``; its truth has ``class_prior`` in either class.
+    On an easy task worker i reports v with probability ``confusion[i, y, v]``; on a hard one
+    with ``rates[i, v]``, whatever the truth. The pairs (class, truth) are the hidden labels of
+    one confusion-matrix pass. Returns the joint posterior, shape (n_tasks, 2, L) (easy first),
+    and the log-likelihood.
+
+    Examples
+    --------
+    >>> codes = Codes.dense(np.array([[0, 0, 1]]), n_labels=2)
+    >>> confusion = np.tile(np.array([[0.8, 0.2], [0.2, 0.8]]), (3, 1, 1))
+    >>> joint, _ = hard_class_posterior(codes, confusion, np.full((3, 2), 0.5), 0.5, np.array([0.5, 0.5]))
+    >>> joint.sum(axis=2).round(4).tolist()  # easy: (0.8 * 0.8 * 0.2 + 0.2 * 0.2 * 0.8) / 2 = 0.08; hard: 1/8
+    [[0.3902, 0.6098]]
+    """
+    joint, loglik, _, _ = _hard_class_pass(codes, confusion, rates, share, class_prior)
+    return joint, loglik
+
+
+def _hard_class_pass(codes, confusion, rates, share, class_prior):
+    """The pass behind ``hard_class_posterior``; also the expected counts (n_workers, 2L, L) and class sums (2L,)."""
+    k, m = codes.n_labels, codes.n_workers
+    with np.errstate(divide="ignore"):  # a share of 0 or 1 leaves one class impossible
+        log_prior = np.concatenate([np.log1p(-share) + np.log(class_prior), np.log(share) + np.log(class_prior)])
+    log_rows = np.concatenate([np.log(confusion), np.broadcast_to(np.log(rates)[:, None, :], (m, k, k))], axis=1)
+    starts, worker, label = codes.by_task
+    joint = np.empty((codes.n_tasks, 2 * k))
+    count_chunks, counts = chunk_buffers((m, 2 * k, k))
+    class_chunks, class_sum = chunk_buffers((2 * k,))
+    loglik = kn.confusion_em_step(starts, worker, label, np.full(codes.n_tasks, -1), log_rows, log_prior, joint,
+                                  count_chunks, class_chunks)
+    kn.sum_chunks(count_chunks, counts)
+    kn.sum_chunks(class_chunks, class_sum)
+    return joint.reshape(codes.n_tasks, 2, k), float(loglik), counts, class_sum
+
+
+def hard_class_em(codes, fit, *, share=0.25, max_iter=200, tol=1e-5):
+    """Dawid-Skene with a share of hard tasks on which votes ignore the truth, fitted without gold by EM.
+
+    Starts from a Dawid-Skene fit ``fit`` (a ``ConfusionFit`` without gold) and the given
+    ``share``; each worker answers a hard task as it answers overall (``answer_rates``). The
+    M-step keeps every confusion row the mean of its Dirichlet posterior (``fit.prior`` plus
+    the expected counts of the easy tasks), the share and the class prior the means of theirs
+    (Beta(1, 1), Dirichlet(1, ..., 1)). Stops when an iteration raises the log-likelihood by
+    less than ``tol`` nats per task: where the votes do not ask for hard tasks the share drifts
+    towards 0 for hundreds of iterations while the likelihood stands still.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> truth, hard = rng.integers(0, 2, 3000), rng.random(3000) < 0.3  # workers guess on 30% of the tasks
+    >>> right = np.where(hard[:, None], rng.random((3000, 5)) < 0.5, rng.random((3000, 5)) < 0.85)
+    >>> codes = Codes.dense(np.where(right, truth[:, None], 1 - truth[:, None]), n_labels=2)
+    >>> from wmvtrust.crowd.models import dawid_skene_em
+    >>> found = hard_class_em(codes, dawid_skene_em(codes, truth=np.full(3000, -1)))
+    >>> bool(0.15 < found.share < 0.35), found.p_value < 1e-3  # independence refuted; the share near 0.3
+    (True, True)
+    """
+    k, n = codes.n_labels, codes.n_tasks
+    rates = answer_rates(codes)
+    loglik_independent = confusion_posterior(codes, np.full(n, -1), fit.dirichlet, fit.class_dirichlet)[1]
+    confusion, class_prior = fit.confusion, fit.class_prior
+    converged, previous = False, -np.inf
+    for n_iter in range(1, max_iter + 1):
+        joint, loglik, counts, class_sum = _hard_class_pass(codes, confusion, rates, share, class_prior)
+        converged = loglik - previous < tol * n
+        if converged:
+            break
+        dirichlet = fit.prior + counts[:, :k, :]  # the easy tasks' expected reports
+        confusion = dirichlet / dirichlet.sum(axis=2, keepdims=True)
+        share = (1.0 + class_sum[k:].sum()) / (2.0 + n)
+        class_prior = (1.0 + class_sum[:k] + class_sum[k:]) / (k + n)
+        previous = loglik
+    return HardClassFit(joint.sum(axis=1), joint[:, 1, :].sum(axis=1), float(share), loglik, loglik_independent,
+                        n_iter, bool(converged))
