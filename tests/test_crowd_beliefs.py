@@ -9,20 +9,27 @@ import wmvtrust as wt
 N_TASKS, N_WORKERS, PER_TASK = 6000, 30, 5
 
 
-def crowd(seed, hard_share):
-    """Binary one-coin crowd; a share of hard tasks on which every worker is right only 30% of the time.
+def crowd(seed, hard_share, *, hard_right=0.3, n_tasks=N_TASKS, accuracy=None):
+    """Binary crowd of N_WORKERS workers, PER_TASK votes a task; on a share of hard tasks every worker is right
+    with probability ``hard_right`` (default 30%), elsewhere with its own accuracy (default ~ Beta(5, 2)).
 
     Returns the votes, a gold table on every third task, and the truth.
     """
     rng = np.random.default_rng(seed)
-    accuracy, truth = rng.beta(5, 2, N_WORKERS), rng.integers(0, 2, N_TASKS)
-    task = np.repeat(np.arange(N_TASKS), PER_TASK)
-    worker = np.concatenate([rng.choice(N_WORKERS, PER_TASK, replace=False) for _ in range(N_TASKS)])
-    hard = rng.random(N_TASKS) < hard_share
-    right = rng.random(task.size) < np.where(hard[task], 0.3, accuracy[worker])
+    accuracy = rng.beta(5, 2, N_WORKERS) if accuracy is None else accuracy(rng)
+    truth = rng.integers(0, 2, n_tasks)
+    task = np.repeat(np.arange(n_tasks), PER_TASK)
+    worker = np.concatenate([rng.choice(N_WORKERS, PER_TASK, replace=False) for _ in range(n_tasks)])
+    hard = rng.random(n_tasks) < hard_share
+    right = rng.random(task.size) < np.where(hard[task], hard_right, accuracy[worker])
     votes = pd.DataFrame({"task": task, "worker": worker, "label": np.where(right, truth[task], 1 - truth[task])})
-    gold = pd.DataFrame({"task": np.arange(0, N_TASKS, 3), "label": truth[::3]})
+    gold = pd.DataFrame({"task": np.arange(0, n_tasks, 3), "label": truth[::3]})
     return votes, gold, truth
+
+
+def the_issues_crowd(seed, hard_share, n_tasks=N_TASKS):
+    """Hard tasks at chance for everyone, each worker right with probability in [0.7, 0.95] elsewhere."""
+    return crowd(seed, hard_share, hard_right=0.5, n_tasks=n_tasks, accuracy=lambda rng: rng.uniform(0.7, 0.95, N_WORKERS))
 
 
 def realised(labels, truth, off_gold=True):
@@ -135,3 +142,50 @@ def test_a_summary_changes_nothing_and_repeats_itself(model):
     assert first == second
     pd.testing.assert_frame_equal(model.probas_, probas)
     pd.testing.assert_frame_equal(model.trust_, trust)
+
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_without_gold_the_belief_sees_tasks_that_are_hard_for_everyone(seed):
+    """A quarter of the tasks at chance for every worker: the model believes far too much; the label-free test
+    refutes independence and the belief it recommends is within 2 points of what is realised."""
+    votes, _, truth = the_issues_crowd(seed, 0.25)
+    model = wt.WeightedMajorityVote().fit(votes)
+    summary = model.summary()
+    achieved = (model.labels_.to_numpy() == truth).mean()
+    assert summary.believed_accuracy > achieved + 0.04
+    assert summary.label_free.independence_refuted and summary.belief_source.startswith("label-free")
+    assert abs(summary.belief - achieved) <= 0.02
+    assert summary.belief_low <= summary.belief <= summary.belief_high
+
+
+def test_without_gold_independent_workers_keep_a_belief_that_holds():
+    """Ten crowds of independent workers: the recommended belief within 4 standard errors of the realised accuracy
+    in at least 9 (the independence test may fire by chance at its 1% level: two in ten has probability 0.4%)."""
+    held = 0
+    for seed in range(10):
+        votes, _, truth = the_issues_crowd(100 + seed, 0.0, n_tasks=2000)
+        model = wt.WeightedMajorityVote().fit(votes)
+        summary = model.summary()
+        achieved = (model.labels_.to_numpy() == truth).mean()
+        held += abs(summary.belief - achieved) <= 4 * np.sqrt(achieved * (1 - achieved) / truth.size)
+    assert held >= 9
+
+
+def test_with_gold_the_interval_covers_the_accuracy_on_the_other_tasks_at_its_nominal_rate():
+    """40 crowds whose workers err together on 30% of the tasks (where the model's own belief is far off), 30% of the
+    tasks gold: the 95% interval holds the accuracy on the other tasks in at least 34 of 40 (Binomial(40, 0.95) falls
+    below 34 with probability 0.6%), and it is informative (narrower than 0.15 on average)."""
+    covered, widths = 0, []
+    for seed in range(40):
+        votes, _, truth = crowd(200 + seed, 0.3, n_tasks=1000)
+        gold_rows = np.random.default_rng(seed).permutation(1000)[:300]
+        gold = pd.DataFrame({"task": gold_rows, "label": truth[gold_rows]})
+        model = wt.WeightedMajorityVote().fit(votes, gold)
+        summary = model.summary(seed=seed)
+        rest = np.setdiff1d(np.arange(1000), gold_rows)
+        achieved = (model.labels_.loc[rest].to_numpy() == truth[rest]).mean()
+        covered += summary.belief_low <= achieved <= summary.belief_high
+        widths.append(summary.belief_high - summary.belief_low)
+        assert summary.belief_source.startswith("cross-fitted accuracy on 300 gold tasks")
+    assert covered >= 34 and np.mean(widths) < 0.15

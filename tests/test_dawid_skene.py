@@ -5,7 +5,10 @@ posterior density EM must raise, the Bayes posterior under given matrices, expec
 """
 
 import itertools
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -203,3 +206,16 @@ def test_every_labelling_of_a_tiny_crowd_matches_brute_force_bayes():
             joint = np.array([model.class_prior_.iloc[y] * np.prod([conf[w, y, rep[w]] for w in range(3)])
                               for y in range(2)])
             np.testing.assert_allclose(model.probas_.loc[task].to_numpy(), joint / joint.sum(), rtol=1e-12)
+
+
+def test_em_gives_the_same_numbers_whatever_the_thread_count():
+    """The passes cut the tasks into chunks by the table's size, never by the threads: one thread and two agree
+    to the last bit, on a table large enough to be cut (100,000 votes)."""
+    code = ("import numpy as np, sys; sys.path.insert(0, 'tests'); from crowds import spammers; "
+            "import wmvtrust as wt; votes, _ = spammers(np.random.default_rng(0), 3, n_tasks=20_000, per_task=5); "
+            "m = wt.ConfusionMatrixVote().fit(votes); w = wt.WeightedMajorityVote('one-coin').fit(votes); "
+            "print(m.probas_.to_numpy().tobytes().hex()[:4000], m.n_iter_, "
+            "float(np.abs(m.probas_.to_numpy()).sum()).hex(), float(w.probas_.to_numpy().sum()).hex())")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "NUMBA_NUM_THREADS": str(k)}).stdout for k in (1, 2)]
+    assert runs[0] == runs[1] and len(runs[0]) > 100

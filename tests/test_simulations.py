@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
 
-from simulations import _common, report  # on the path from pyproject's pytest settings: it runs from a clone
+from simulations import _common, crowd_beliefs, report  # on the path via pyproject's pytest settings: runs from a clone
 from simulations.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,3 +111,67 @@ def test_panels_are_reproducible_and_track_records_nested():
     assert (p == q).all() and (k_long + f_long == 500).all()
     assert (k_short <= k_long).all() and (k_long - k_short <= 480).all()
     assert not (p == _common.panel("diverse", 5, 20, panel_seed=8)[0]).all()
+
+
+CROWD_COLUMNS = {"n_tasks", "n_workers", "hard_share", "biased_share", "gold_fraction", "crowd_seed", "seed", "n_gold",
+                 "realised", "belief", "belief_low", "belief_high", "source", "model_belief", "label_free",
+                 "fitted_hard_share", "p_value", "empirical", "covered"}
+
+
+def test_crowd_beliefs_section_has_its_table_and_figures(quick_report):
+    path, out, _ = quick_report
+    text = sections(path.read_text(encoding="utf-8"))["f"]
+    assert "(crowd_beliefs_1.png)" in text and "(crowd_beliefs_2.png)" in text
+    df = pd.read_csv(out / "crowd_beliefs_crowds.csv")
+    assert set(df.columns) == CROWD_COLUMNS
+    size = crowd_beliefs.QUICK
+    configurations = len(size.hard_shares) * len(crowd_beliefs.BIASED_SHARES) * len(crowd_beliefs.GOLD_FRACTIONS)
+    assert len(df) == configurations * size.repetitions
+    gold = df["gold_fraction"] > 0
+    assert (df["source"][gold] == "gold").all() and df["source"][~gold].isin(["label-free", "model"]).all()
+    assert df["empirical"][gold].notna().all() and df["empirical"][~gold].isna().all()
+    assert df["label_free"][gold].isna().all() and df["label_free"][~gold].notna().all()
+    assert (df["covered"] == df["realised"].between(df["belief_low"], df["belief_high"])).all()
+    assert len(crowd_beliefs.summary({"crowds": df})) == configurations
+
+
+def _crowd_table(recommended_error):
+    """A table in the shape of crowd_beliefs.run's: the recommended belief off by ``recommended_error`` points with
+    25% hard tasks and no gold, the model's own by 6; nearly right elsewhere; every gold interval covering."""
+    rows = []
+    for hard in crowd_beliefs.QUICK.hard_shares:
+        for biased in crowd_beliefs.BIASED_SHARES:
+            for gold in crowd_beliefs.GOLD_FRACTIONS:
+                for k, noise in enumerate([-0.001, 0.0, 0.0015]):
+                    off = recommended_error / 100 if hard > 0 and gold == 0 else noise
+                    rows.append({"n_tasks": crowd_beliefs.QUICK.n_tasks, "hard_share": hard, "biased_share": biased,
+                                 "gold_fraction": gold, "seed": k, "realised": 0.8, "belief": 0.8 + off,
+                                 "model_belief": 0.86 if hard > 0 else 0.8 + noise,
+                                 "label_free": np.nan if gold else 0.8 + off, "source": "gold" if gold else "model",
+                                 "covered": True})
+    return {"crowds": pd.DataFrame(rows)}
+
+
+def test_crowd_beliefs_verdict_names_the_check_that_fails():
+    ok, sentence = crowd_beliefs.verdict(_crowd_table(1.0))
+    assert ok and sentence.startswith("Supported: with 25% hard tasks and no gold")
+    assert "+1.00 ± 0.00 points" in sentence and "(model's own: +6.00 ± 0.00)" in sentence
+    ok, sentence = crowd_beliefs.verdict(_crowd_table(3.0))
+    assert not ok and sentence.startswith("Not supported: with 25% hard tasks") and "+3.00 ± 0.00" in sentence
+    assert "independent workers" not in sentence and "with gold" not in sentence  # only the failed check
+
+
+def test_crowds_are_paired_and_as_described():
+    draw = crowd_beliefs.crowd
+    votes, truth, order = draw(4_000, 30, 0.0, 0.0, crowd_seed=5)
+    hard_votes, hard_truth, hard_order = draw(4_000, 30, 1.0, 0.5, crowd_seed=5)
+    assert (truth == hard_truth).all() and (order == hard_order).all()  # the same crowd, paired
+    assert (votes[["task", "worker"]] == hard_votes[["task", "worker"]]).all().all()
+    assert (votes.groupby("task")["worker"].nunique() == crowd_beliefs.PER_TASK).all()
+    right = votes["label"].to_numpy() == truth[votes["task"]]
+    assert 0.7 < right.mean() < 0.95
+    says_one = hard_votes.groupby("worker")["label"].mean()  # every task hard: 1/2, or 0.3 + 0.7 / 2 if biased
+    biased = says_one > 0.575
+    assert biased.sum() == 15
+    assert says_one[biased].mean() == pytest.approx(0.65, abs=0.02)
+    assert says_one[~biased].mean() == pytest.approx(0.5, abs=0.02)

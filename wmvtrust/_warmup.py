@@ -2,6 +2,7 @@
 
 import time
 
+import numpy as np
 import pandas as pd
 
 from ._kernels.rows import ENUMERATE_UP_TO
@@ -37,7 +38,9 @@ def warm_up():
     accuracy_rows([q], [[0.9, 0.4, 0.1]], prior=0.4)
     accuracy_rows([[0.6] * (ENUMERATE_UP_TO + 1)], [[1.0] * (ENUMERATE_UP_TO + 1)])
     trust_radius(q, space="probability")  # also the decision margin
-    votes = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
-    WeightedMajorityVote(max_iter=2).fit(votes)  # duplicate check, grouping, the Dawid-Skene pass and scores
-    WeightedMajorityVote("one-coin", max_iter=2).fit(votes)  # expected right votes and the symmetric pass
+    small = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
+    large = pd.DataFrame({"task": np.arange(40_000) // 2, "worker": np.arange(40_000) % 7, "label": np.arange(40_000) % 3})
+    for votes in (small, large):  # the EM passes in one thread, then over chunks in parallel
+        WeightedMajorityVote(max_iter=2).fit(votes)  # duplicate check, grouping, the Dawid-Skene pass and scores
+        WeightedMajorityVote("one-coin", max_iter=2).fit(votes)  # expected right votes and the symmetric pass
     return time.perf_counter() - start

@@ -146,8 +146,8 @@ def _binary_row(s0, s1, truth, probas, j):
     return up, loglik
 
 
-@nb.njit(cache=True, parallel=True)
-def confusion_em_step(starts, worker, label, truth, log_confusion, log_prior, probas, counts, class_counts):
+@nb.njit(cache=True, inline="always")
+def _confusion_pass(starts, worker, label, truth, log_confusion, log_prior, probas, counts, class_counts):
     """One E-step of the confusion-matrix model and the sufficient statistics of the next M-step, in one pass.
 
     The votes are grouped by task (``worker[starts[j]:starts[j + 1]]`` voted on task j).
@@ -194,11 +194,11 @@ def confusion_em_step(starts, worker, label, truth, log_confusion, log_prior, pr
     return loglik.sum()
 
 
-@nb.njit(cache=True, parallel=True)
-def symmetric_em_step(starts, worker, label, truth, weights, log_prior, probas, right, class_counts):
+@nb.njit(cache=True, inline="always")
+def _symmetric_pass(starts, worker, label, truth, weights, log_prior, probas, right, class_counts):
     """One E-step under symmetric noise (finite ``weights``) and each worker's expected right votes, in one pass.
 
-    As ``confusion_em_step``, with the posterior's log score of label y the log prior plus
+    As ``_confusion_pass``, with the posterior's log score of label y the log prior plus
     the weights of the workers who voted y; ``right[c, i]`` sums, over worker i's votes in
     chunk c, the posterior probability that the vote is right.
     """
@@ -228,6 +228,34 @@ def symmetric_em_step(starts, worker, label, truth, weights, log_prior, probas, 
                 classes[y] += probas[j, y]
             for k in range(starts[j], starts[j + 1]):
                 mine[worker[k]] += probas[j, label[k]]
+
+
+# Each pass is compiled twice: over its chunks in parallel, and in one thread. A parallel region costs
+# far more than the work of a small table, and on a busy machine it waits for every thread.
+
+
+@nb.njit(cache=True, parallel=True)
+def confusion_em_step(starts, worker, label, truth, log_confusion, log_prior, probas, counts, class_counts):
+    """``_confusion_pass`` over the chunks in parallel."""
+    return _confusion_pass(starts, worker, label, truth, log_confusion, log_prior, probas, counts, class_counts)
+
+
+@nb.njit(cache=True)
+def confusion_em_step_serial(starts, worker, label, truth, log_confusion, log_prior, probas, counts, class_counts):
+    """``_confusion_pass`` in one thread."""
+    return _confusion_pass(starts, worker, label, truth, log_confusion, log_prior, probas, counts, class_counts)
+
+
+@nb.njit(cache=True, parallel=True)
+def symmetric_em_step(starts, worker, label, truth, weights, log_prior, probas, right, class_counts):
+    """``_symmetric_pass`` over the chunks in parallel."""
+    _symmetric_pass(starts, worker, label, truth, weights, log_prior, probas, right, class_counts)
+
+
+@nb.njit(cache=True)
+def symmetric_em_step_serial(starts, worker, label, truth, weights, log_prior, probas, right, class_counts):
+    """``_symmetric_pass`` in one thread."""
+    _symmetric_pass(starts, worker, label, truth, weights, log_prior, probas, right, class_counts)
 
 
 @nb.njit(cache=True, parallel=True)

@@ -42,6 +42,21 @@ class Codes:
         return cls(np.repeat(np.arange(n), m), worker, np.asarray(matrix).ravel(), n, m if n_workers is None else n_workers,
                    n_labels)
 
+    def restrict(self, tasks):
+        """The votes of the given tasks only (sorted codes), the tasks renumbered ``0..len(tasks)-1`` in that order.
+
+        Examples
+        --------
+        >>> codes = Codes.dense(np.array([[0, 1], [1, 1], [0, 0]]), n_labels=2).restrict(np.array([0, 2]))
+        >>> codes.task.tolist(), codes.label.tolist(), codes.n_tasks, codes.n_workers
+        ([0, 0, 1, 1], [0, 1, 0, 0], 2, 2)
+        """
+        number = np.full(self.n_tasks, -1)
+        number[tasks] = np.arange(tasks.size)
+        keep = number[self.task] >= 0
+        return Codes(number[self.task[keep]], self.worker[keep], self.label[keep], tasks.size, self.n_workers,
+                     self.n_labels)
+
     @cached_property
     def by_task(self):
         """``(starts, worker, label)`` with the votes grouped by task: task j's are ``starts[j]:starts[j + 1]``."""

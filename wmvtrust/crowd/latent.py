@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from .. import _kernels as kn
 from .codes import Codes
-from .models import chunk_buffers, confusion_posterior, softmax
+from .models import chunk_buffers, confusion_pass, confusion_posterior, softmax
 
 
 def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
@@ -32,20 +31,17 @@ def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, 
     a0, b0 = prior
     n_tasks = int(task.max()) + 1 if task.size else 0
     codes = Codes(task, worker, right.astype(np.int64), n_tasks, n_workers, 2)
-    starts, voter, report = codes.by_task
     cast_pooled = np.bincount(worker, minlength=n_workers)
     pooled = (a0 + np.bincount(worker, weights=right, minlength=n_workers)) / (a0 + b0 + cast_pooled)
     t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
     weights = np.full(n_classes, 1.0 / n_classes)
     resp, no_truth = np.empty((n_tasks, n_classes)), np.full(n_tasks, -1)
-    count_chunks, counts = chunk_buffers((n_workers, n_classes, 2))
-    class_chunks, class_sum = chunk_buffers((n_classes,))
+    buffers = chunk_buffers(task.size, (n_workers, n_classes, 2), (n_classes,))
+    (_, counts), (_, class_sum) = buffers
     for n_iter in range(1, max_iter + 1):
         with np.errstate(divide="ignore"):  # a class of weight 0 keeps responsibility 0
             log_rows, log_weights = np.stack([np.log((1 - t) / (n_labels - 1)), np.log(t)], axis=2), np.log(weights)
-        kn.confusion_em_step(starts, voter, report, no_truth, log_rows, log_weights, resp, count_chunks, class_chunks)
-        kn.sum_chunks(count_chunks, counts)
-        kn.sum_chunks(class_chunks, class_sum)
+        confusion_pass(codes, no_truth, log_rows, log_weights, resp, buffers)
         new_t = (a0 + counts[:, :, 1]) / (a0 + b0 + counts.sum(axis=2))
         weights = class_sum / max(n_tasks, 1)
         done = np.abs(new_t - t).max() <= tol
@@ -70,11 +66,9 @@ def latent_class_posterior(codes, trust, class_weights, n_labels):
     log_rows = np.repeat(np.log((1 - trust) / (n_labels - 1))[:, :, None, None], k, axis=2).repeat(k, axis=3)
     eye = np.arange(k)
     log_rows[:, :, eye, eye] = np.log(trust)[:, :, None]
-    starts, worker, label = codes.by_task
     joint = np.empty((codes.n_tasks, n_classes * k))
-    count_chunks, _ = chunk_buffers((codes.n_workers, n_classes * k, k))
-    kn.confusion_em_step(starts, worker, label, np.full(codes.n_tasks, -1), log_rows.reshape(codes.n_workers, -1, k),
-                         log_prior, joint, count_chunks, np.empty((count_chunks.shape[0], n_classes * k)))
+    confusion_pass(codes, np.full(codes.n_tasks, -1), log_rows.reshape(codes.n_workers, -1, k), log_prior, joint,
+                   chunk_buffers(codes.task.size, (codes.n_workers, n_classes * k, k), (n_classes * k,)))
     return joint.reshape(codes.n_tasks, n_classes, k).sum(axis=1)
 
 
@@ -282,18 +276,14 @@ def _hard_class_pass(codes, confusion, rates, share, class_prior):
     with np.errstate(divide="ignore"):  # a share of 0 or 1 leaves one class impossible
         log_prior = np.concatenate([np.log1p(-share) + np.log(class_prior), np.log(share) + np.log(class_prior)])
     log_rows = np.concatenate([np.log(confusion), np.broadcast_to(np.log(rates)[:, None, :], (m, k, k))], axis=1)
-    starts, worker, label = codes.by_task
     joint = np.empty((codes.n_tasks, 2 * k))
-    count_chunks, counts = chunk_buffers((m, 2 * k, k))
-    class_chunks, class_sum = chunk_buffers((2 * k,))
-    loglik = kn.confusion_em_step(starts, worker, label, np.full(codes.n_tasks, -1), log_rows, log_prior, joint,
-                                  count_chunks, class_chunks)
-    kn.sum_chunks(count_chunks, counts)
-    kn.sum_chunks(class_chunks, class_sum)
-    return joint.reshape(codes.n_tasks, 2, k), float(loglik), counts, class_sum
+    buffers = chunk_buffers(codes.task.size, (m, 2 * k, k), (2 * k,))
+    loglik = confusion_pass(codes, np.full(codes.n_tasks, -1), log_rows, log_prior, joint, buffers)
+    (_, counts), (_, class_sum) = buffers
+    return joint.reshape(codes.n_tasks, 2, k), loglik, counts, class_sum
 
 
-def hard_class_em(codes, fit, *, share=0.25, max_iter=200, tol=1e-5):
+def hard_class_em(codes, fit, *, share=0.25, max_iter=300, tol=1e-6):
     """Dawid-Skene with a share of hard tasks on which votes ignore the truth, fitted without gold by EM.
 
     Starts from a Dawid-Skene fit ``fit`` (a ``ConfusionFit`` without gold) and the given

@@ -14,14 +14,51 @@ from .. import _kernels as kn
 from .codes import Codes
 
 
-CHUNKS = 16  # chunks of tasks per EM pass, each with its own statistics: parallel, and the same whatever the threads
+CHUNKS = 16  # at most this many chunks of tasks per EM pass, each with its own statistics: parallel, deterministic
+VOTES_PER_CHUNK = 16_384  # at least this many votes a chunk: a parallel region costs more than a small chunk's work
 CHUNK_BUDGET = 2**25  # doubles of per-chunk statistics at most (256 MB); fewer chunks when workers x cells are many
 
 
-def chunk_buffers(cells):
-    """Buffers for the per-chunk statistics of an EM pass, ``cells`` shaped, and for their total: ``(chunks, total)``."""
-    n_chunks = int(max(1, min(CHUNKS, CHUNK_BUDGET // max(int(np.prod(cells)), 1))))
-    return np.empty((n_chunks, *cells)), np.empty(cells)
+def chunk_buffers(n_votes, *shapes):
+    """Buffers for the per-chunk statistics of an EM pass over ``n_votes`` votes: a ``(chunks, total)`` pair per shape.
+
+    Every pair has the same number of chunks, fixed by the data's size (never by the thread
+    count, so the sums are the same on any machine).
+    """
+    cells = sum(int(np.prod(shape)) for shape in shapes)
+    n_chunks = int(max(1, min(CHUNKS, n_votes // VOTES_PER_CHUNK, CHUNK_BUDGET // max(cells, 1))))
+    return [(np.empty((n_chunks, *shape)), np.empty(shape)) for shape in shapes]
+
+
+def confusion_pass(codes, truth, log_confusion, log_prior, probas, buffers):
+    """One fused confusion-matrix pass over the votes (``_kernels.confusion_em_step``); returns ln P(votes).
+
+    ``buffers``: ``chunk_buffers(codes.task.size, counts shape, class shape)``; the pass leaves the
+    expected counts and class sums in their totals and the task posteriors in ``probas``.
+    """
+    starts, worker, label = codes.by_task
+    (counts, _), (classes, _) = buffers
+    step = kn.confusion_em_step if counts.shape[0] > 1 else kn.confusion_em_step_serial
+    loglik = step(starts, worker, label, truth, log_confusion, log_prior, probas, counts, classes)
+    _total(buffers)
+    return float(loglik)
+
+
+def symmetric_pass(codes, truth, weights, log_prior, probas, buffers):
+    """One fused symmetric-noise pass (``_kernels.symmetric_em_step``): expected right votes and class sums."""
+    starts, worker, label = codes.by_task
+    (right, _), (classes, _) = buffers
+    step = kn.symmetric_em_step if right.shape[0] > 1 else kn.symmetric_em_step_serial
+    step(starts, worker, label, truth, weights, log_prior, probas, right, classes)
+    _total(buffers)
+
+
+def _total(buffers):
+    for chunks, total in buffers:
+        if chunks.shape[0] == 1:
+            total[...] = chunks[0]
+        else:
+            kn.sum_chunks(chunks, total)
 
 
 def symmetric_weights(trust, n_labels):
@@ -148,12 +185,11 @@ def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
     """
     a0, b0 = prior
     truth = np.full(codes.n_tasks, -1) if truth is None else truth
-    starts, worker, label = codes.by_task
     cast = np.bincount(codes.worker, minlength=codes.n_workers).astype(float)
     probas = majority_posterior(codes, truth)
     right = kn.expected_right(codes.task, codes.worker, codes.label, probas, codes.n_workers)
-    right_chunks, next_right = chunk_buffers((codes.n_workers,))
-    class_chunks, class_sum = chunk_buffers((codes.n_labels,))
+    buffers = chunk_buffers(codes.task.size, (codes.n_workers,), (codes.n_labels,))
+    (_, next_right), (_, class_sum) = buffers
     class_sum[:] = probas.sum(axis=0)
     t = np.full(codes.n_workers, 1.0 / n_labels)
     converged = False
@@ -162,13 +198,10 @@ def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
         new_t = (a0 + used) / (a0 + b0 + cast)
         with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
             log_prior = np.log(class_sum / codes.n_tasks)
-        kn.symmetric_em_step(starts, worker, label, truth, symmetric_weights(new_t, n_labels), log_prior, probas,
-                             right_chunks, class_chunks)
-        kn.sum_chunks(right_chunks, next_right)
-        kn.sum_chunks(class_chunks, class_sum)
+        symmetric_pass(codes, truth, symmetric_weights(new_t, n_labels), log_prior, probas, buffers)
         converged = bool(np.abs(new_t - t).max() <= tol)
         t = new_t
-        right, next_right = next_right, used
+        right = next_right.copy()
         if converged:
             break
     return OneCoinFit(a0 + used, b0 + cast - used, log_prior, probas, n_iter, converged)
@@ -262,10 +295,9 @@ def dawid_skene_em(codes, *, truth, prior="pooled", max_iter=500, tol=1e-6, rest
 
 
 def _confusion_em(codes, truth, probas, prior_rows, max_iter, tol):
-    starts, worker, label = codes.by_task
     probas = probas.copy()
-    count_chunks, counts = chunk_buffers((codes.n_workers, codes.n_labels, codes.n_labels))
-    class_chunks, class_sum = chunk_buffers((codes.n_labels,))
+    buffers = chunk_buffers(codes.task.size, (codes.n_workers, codes.n_labels, codes.n_labels), (codes.n_labels,))
+    (_, counts), (_, class_sum) = buffers
     counts[:], class_sum[:] = confusion_counts(codes, probas), probas.sum(axis=0)
     confusion = class_prior = None
     converged = False
@@ -274,10 +306,7 @@ def _confusion_em(codes, truth, probas, prior_rows, max_iter, tol):
         class_dirichlet = 1.0 + class_sum
         new_confusion = dirichlet / dirichlet.sum(axis=2, keepdims=True)
         new_prior = class_dirichlet / class_dirichlet.sum()
-        loglik = kn.confusion_em_step(starts, worker, label, truth, np.log(new_confusion), np.log(new_prior),
-                                      probas, count_chunks, class_chunks)
-        kn.sum_chunks(count_chunks, counts)
-        kn.sum_chunks(class_chunks, class_sum)
+        loglik = confusion_pass(codes, truth, np.log(new_confusion), np.log(new_prior), probas, buffers)
         converged = confusion is not None and bool(max(np.abs(new_confusion - confusion).max(),
                                                         np.abs(new_prior - class_prior).max()) <= tol)
         confusion, class_prior = new_confusion, new_prior
@@ -306,13 +335,11 @@ def confusion_from_gold(codes, *, truth, prior="pooled"):
 
 def confusion_posterior(codes, truth, dirichlet, class_dirichlet):
     """Task posteriors under the mean matrices and class prior of the given Dirichlets, and the log-likelihood."""
-    starts, worker, label = codes.by_task
     probas = np.empty((codes.n_tasks, codes.n_labels))
-    loglik = kn.confusion_em_step(starts, worker, label, np.ascontiguousarray(truth),
-                                  np.log(dirichlet / dirichlet.sum(axis=2, keepdims=True)),
-                                  np.log(class_dirichlet / class_dirichlet.sum()), probas, dirichlet[None].copy(),
-                                  np.empty((1, codes.n_labels)))
-    return probas, float(loglik)
+    loglik = confusion_pass(codes, np.ascontiguousarray(truth), np.log(dirichlet / dirichlet.sum(axis=2, keepdims=True)),
+                            np.log(class_dirichlet / class_dirichlet.sum()), probas,
+                            chunk_buffers(codes.task.size, dirichlet.shape, (codes.n_labels,)))
+    return probas, loglik
 
 
 def balanced_accuracy(confusion):
