@@ -10,5 +10,7 @@ a ``wt.sweep``, with its seed), ``plot(tables) -> [Figure]``, ``summary(tables)`
 - ``soo``: (b) stability of optimality does not hold; its gap is bounded and shrinks;
 - ``trustworthiness_sensitivity``: (c) derivatives of the accuracy in the trustworthiness;
 - ``trust_sensitivity``: (d) decision margin, trust radius and accuracy-loss curves;
-- ``deq_ensemble``: (e) DEQ ensembles with learned trust: voting rules, signals, and beliefs under dependence.
+- ``deq_ensemble``: (e) DEQ ensembles with learned trust: voting rules, signals, and beliefs under dependence;
+- ``crowd_beliefs``: (f) crowds with hard tasks and label bias: each belief of ``summary()`` against the realised
+  accuracy, by share of hard tasks and gold fraction.
 """

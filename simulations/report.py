@@ -16,9 +16,10 @@ import pandas as pd
 import wmvtrust as wt
 
 from . import _common as c
-from . import deq_ensemble, soc, soo, trust_sensitivity, trustworthiness_sensitivity
+from . import crowd_beliefs, deq_ensemble, soc, soo, trust_sensitivity, trustworthiness_sensitivity
 
-CLAIMS = {"a": soc, "b": soo, "c": trustworthiness_sensitivity, "d": trust_sensitivity, "e": deq_ensemble}
+CLAIMS = {"a": soc, "b": soo, "c": trustworthiness_sensitivity, "d": trust_sensitivity, "e": deq_ensemble,
+          "f": crowd_beliefs}
 
 
 def name(module):
