@@ -58,7 +58,7 @@ class Size:
     coverage: float
 
 
-QUICK = Size(n_tasks=2_000, n_workers=40, hard_shares=(0.0, 0.25), repetitions=3, coverage=0.8)
+QUICK = Size(n_tasks=4_000, n_workers=40, hard_shares=(0.0, 0.25), repetitions=3, coverage=0.8)
 FULL = Size(n_tasks=6_000, n_workers=60, hard_shares=(0.0, 0.1, 0.25, 0.4), repetitions=10, coverage=0.9)
 
 

@@ -8,9 +8,11 @@ The belief to use is chosen by one rule (``_recommend``):
    independence), with the Beta-binomial predictive interval of the accuracy on the
    tasks without gold;
 2. without gold, when the votes refute conditional independence (the hard-class model
-   fits them better, at level ``DETECTION_LEVEL``), the belief under that model
-   (``latent.hard_class_em``, proofs/soc_label_free.md);
-3. otherwise the model's own belief, exact in expectation if the model holds.
+   fits them better, at level ``DETECTION_LEVEL``), the aggregator's labels judged by that
+   model (``latent.hard_class_em``, proofs/soc_label_free.md);
+3. otherwise the labels judged by the Dawid-Skene posterior, exact in expectation if workers
+   err independently given the truth (it sees label bias, which the symmetric weights of
+   ``WeightedMajorityVote`` do not).
 
 Without gold neither 2 nor 3 can see errors that most workers make together on a task:
 such votes look like an easy task with another truth (proofs/soc_label_free.md, (d)).
@@ -63,12 +65,15 @@ class EmpiricalBelief:
 
 @dataclass(frozen=True)
 class LabelFreeBelief:
-    """Without gold: the belief under Dawid-Skene with hard tasks, and what it says about independence.
+    """Without gold: how accurate the aggregator's labels are under models fitted to the votes alone.
 
-    ``belief`` is the mean over tasks of the posterior probability, under the hard-class model
-    fitted jointly with the unknown truths, that the aggregator's label is right; ``ci_low``,
-    ``ci_high`` the spread of the realised accuracy under that model. ``statistic`` and
-    ``p_value``: the likelihood-ratio test of a share of hard tasks against none;
+    Two models judge the labels, each by the mean over tasks of its posterior probability
+    that the label is right: Dawid-Skene (``dawid_skene_belief``, workers independent given
+    the truth) and Dawid-Skene with a share ``hard_share`` of hard tasks on which votes ignore
+    the truth (``hard_class_belief``), fitted jointly with the unknown truths. ``statistic``
+    and ``p_value``: the likelihood-ratio test of hard tasks against none. ``belief``,
+    ``ci_low``, ``ci_high``: the hard-class belief where the test refutes independence, the
+    Dawid-Skene one otherwise, with the spread of the realised accuracy under that model.
     ``model_belief``: the aggregator's own belief over the same tasks.
     """
 
@@ -78,6 +83,8 @@ class LabelFreeBelief:
     hard_share: float
     statistic: float
     p_value: float
+    hard_class_belief: float
+    dawid_skene_belief: float
     model_belief: float
 
     @property
@@ -162,7 +169,8 @@ class CrowdSummary:
             lines.append(
                 f"Label-free check: a share {f.hard_share:.3f} of hard tasks, on which votes ignore the truth, "
                 f"{'explains' if f.independence_refuted else 'does not explain'} the votes better than independence "
-                f"(likelihood ratio {f.statistic:.1f}, p = {f.p_value:.2g}); under it the accuracy is {f.belief:.4f}"
+                f"(likelihood ratio {f.statistic:.1f}, p = {f.p_value:.2g}); under it the accuracy is "
+                f"{f.hard_class_belief:.4f}, under Dawid-Skene without hard tasks {f.dawid_skene_belief:.4f}"
                 + (f", so the model-based belief is likely {100 * (f.model_belief - f.belief):+.1f} points off."
                    if f.independence_refuted else "."))
         if e is None:
@@ -230,15 +238,14 @@ def _recommend(believed_right, label_free, empirical, n_rest, confidence):
     if empirical is not None:
         return (empirical.accuracy, empirical.ci_low, empirical.ci_high,
                 "accuracy on the gold tasks, every task being gold (Wilson interval).")
-    if label_free is not None and label_free.independence_refuted:
-        return (label_free.belief, label_free.ci_low, label_free.ci_high,
-                "label-free: Dawid-Skene with a share of hard tasks on which votes ignore the truth, fitted with the "
-                "unknown truths; the votes refute independence given the truth. It cannot see errors most workers "
-                "make together on a task; gold can.")
-    low, high = _spread(believed_right, confidence)
-    return (float(believed_right.mean()), low, high,
-            "the model's own posterior: the votes do not refute independence given the truth. It cannot see errors "
-            "most workers make together on a task; gold can.")
+    blind = "It cannot see errors most workers make together on a task; gold can."
+    if label_free is not None:
+        model = ("Dawid-Skene with a share of hard tasks on which votes ignore the truth, fitted with the unknown "
+                 "truths; the votes refute independence given the truth" if label_free.independence_refuted else
+                 "the Dawid-Skene posterior; the votes do not refute independence given the truth")
+        return label_free.belief, label_free.ci_low, label_free.ci_high, f"label-free: {model}. {blind}"
+    low, high = _spread(believed_right, confidence)  # one label only
+    return float(believed_right.mean()), low, high, f"the model's own posterior. {blind}"
 
 
 def _spread(right, confidence):
@@ -249,7 +256,7 @@ def _spread(right, confidence):
 
 
 def _label_free(codes, probas, decision, fit, confidence, rng):
-    """The hard-class belief of the aggregator's labels and the test of independence, without gold.
+    """The aggregator's labels judged by Dawid-Skene with and without hard tasks, and the test between them.
 
     On more than ``LABEL_FREE_TASKS`` tasks, both models are fitted on a random sample of them.
     """
@@ -258,9 +265,11 @@ def _label_free(codes, probas, decision, fit, confidence, rng):
         codes, probas, decision, fit = codes.restrict(sample), probas[sample], decision[sample], None
     fit = dawid_skene_em(codes, truth=np.full(codes.n_tasks, -1)) if fit is None else fit
     hard = hard_class_em(codes, fit)
-    right = hard.probas[np.arange(codes.n_tasks), decision]
-    low, high = _spread(right, confidence)
-    return LabelFreeBelief(float(right.mean()), low, high, hard.share, hard.statistic, hard.p_value,
+    tasks = np.arange(codes.n_tasks)
+    right = {"hard": hard.probas[tasks, decision], "independent": fit.probas[tasks, decision]}
+    chosen = right["hard" if hard.p_value < DETECTION_LEVEL else "independent"]
+    return LabelFreeBelief(float(chosen.mean()), *_spread(chosen, confidence), hard.share, hard.statistic,
+                           hard.p_value, float(right["hard"].mean()), float(right["independent"].mean()),
                            float(believed(probas)))
 
 
