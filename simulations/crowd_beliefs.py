@@ -12,8 +12,10 @@ its source, the model's own belief, the label-free belief (without gold) and the
 cross-fitted accuracy on gold (with gold), each beside the accuracy realised on the
 tasks without gold. A crowd is named by its ``crowd_seed``: the same seed gives the
 same workers, truths, panels and random numbers for every hard share, label bias and
-gold fraction (the hard tasks and the gold tasks are nested), so the configurations
-are compared on paired crowds.
+gold fraction (the hard tasks are nested), so the configurations are compared on paired
+crowds. The gold tasks are drawn with each configuration's own seed: an unusual gold
+sample must not repeat across configurations, or the coverage counts would not be
+independent.
 """
 
 from dataclasses import dataclass
@@ -63,7 +65,7 @@ FULL = Size(n_tasks=6_000, n_workers=60, hard_shares=(0.0, 0.1, 0.25, 0.4), repe
 
 
 def crowd(n_tasks, n_workers, hard_share, biased_share, crowd_seed):
-    """(votes, truth, order): the vote table, the true labels, and the tasks in the random order that picks gold."""
+    """(votes, truth): the vote table and the true labels."""
     rng = np.random.default_rng(crowd_seed)  # every draw made whatever the configuration: crowds stay paired
     accuracy = rng.uniform(*ACCURACY, n_workers)
     biased = rng.permutation(n_workers) < round(biased_share * n_workers)
@@ -74,8 +76,7 @@ def crowd(n_tasks, n_workers, hard_share, biased_share, crowd_seed):
     right = rng.random(task.size) < np.where(hard[task], 0.5, accuracy[worker])
     says_one = biased[worker] & (rng.random(task.size) < BIAS)
     label = np.where(says_one, 1, np.where(right, truth[task], 1 - truth[task]))
-    order = rng.permutation(n_tasks)
-    return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth, order
+    return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth
 
 
 def source(summary):
@@ -89,8 +90,9 @@ def source(summary):
 
 def crowd_fit(n_tasks, n_workers, hard_share, biased_share, gold_fraction, crowd_seed, seed):
     """Fit the default aggregator to one crowd: every belief of its summary beside the realised accuracy."""
-    votes, truth, order = crowd(n_tasks, n_workers, hard_share, biased_share, crowd_seed)
+    votes, truth = crowd(n_tasks, n_workers, hard_share, biased_share, crowd_seed)
     n_gold = round(gold_fraction * n_tasks)
+    order = np.random.default_rng(seed).permutation(n_tasks)  # a gold draw of its own: coverage counts stay independent
     gold, rest = order[:n_gold], order[n_gold:]
     model = wt.WeightedMajorityVote().fit(votes, pd.DataFrame({"task": gold, "label": truth[gold]}) if n_gold else None)
     s = model.summary(seed=seed)
