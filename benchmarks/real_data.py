@@ -28,9 +28,8 @@ Printed, after the machine and the load average around every dataset:
    (crowd-kit's DawidSkene: the mean over the tasks without gold of the largest posterior of
    ``fit_predict_proba``, no interval; "—" for majority voting); "inside": the belief lies in
    the realised accuracy's Wilson interval; "covered": the realised accuracy lies in the
-   belief's interval; the source of the belief, a tag of the summary: "gold" when it has an
-   empirical (cross-fitted) belief, "label-free" when its label-free check refutes
-   independence, else "model"; the median fit time and the median ``summary()`` time
+   belief's interval; the source of the belief, the summary's ``belief_kind`` ("gold", "hard
+   tasks", "Dawid-Skene"; "model" for crowd-kit's own belief); the median fit time and the median ``summary()`` time
    (``--repeat`` calls after one warm-up; crowd-kit: warm-up on the first 10,000 votes).
 2. The README's table: the same for the default ``WeightedMajorityVote()`` only, with the
    model's own belief (``summary().believed_accuracy``) beside; then per gold fraction the
@@ -192,15 +191,6 @@ def errors_together(votes, labels, scored):
     return ~correct(labels, scored) & (share.reindex(scored["task"]).to_numpy() >= 0.5)  # unvoted: NaN, False
 
 
-def source_tag(summary):
-    """Which belief the summary recommends: "gold", "label-free" or "model"."""
-    if summary.empirical is not None:
-        return "gold"
-    if summary.label_free is not None and summary.label_free.independence_refuted:
-        return "label-free"
-    return "model"
-
-
 def sign_test(first, second):
     """(right only by the first, right only by the second, exact two-sided p of the sign test)."""
     wins, losses = int((first & ~second).sum()), int((second & ~first).sum())
@@ -225,7 +215,7 @@ def run_dataset(name, votes, truth, fraction, seed, repeat, python):
         t_fit, model = median_time(lambda: make().fit(votes, gold), repeat)
         t_sum, s = median_time(model.summary, repeat)
         results.append(result(method, model.labels_, t_fit, summary_seconds=t_sum, belief=s.belief,
-                              belief_low=s.belief_low, belief_high=s.belief_high, source=source_tag(s),
+                              belief_low=s.belief_low, belief_high=s.belief_high, source=s.belief_kind,
                               model_belief=s.believed_accuracy))
     if python is not None:
         jobs = [_crowdkit.Job(CK_MV, "MajorityVote", {}, repeat),

@@ -79,15 +79,6 @@ def crowd(n_tasks, n_workers, hard_share, biased_share, crowd_seed):
     return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth
 
 
-def source(summary):
-    """Where the recommended belief comes from: "gold", "label-free" or "model" (the rule of ``summary()``)."""
-    if summary.empirical is not None:
-        return "gold"
-    if summary.label_free is not None and summary.label_free.independence_refuted:
-        return "label-free"
-    return "model"
-
-
 def crowd_fit(n_tasks, n_workers, hard_share, biased_share, gold_fraction, crowd_seed, seed):
     """Fit the default aggregator to one crowd: every belief of its summary beside the realised accuracy."""
     votes, truth = crowd(n_tasks, n_workers, hard_share, biased_share, crowd_seed)
@@ -99,7 +90,7 @@ def crowd_fit(n_tasks, n_workers, hard_share, biased_share, gold_fraction, crowd
     realised = float((model.labels_.loc[rest].to_numpy() == truth[rest]).mean())
     free, empirical = s.label_free, s.empirical
     return {"n_gold": n_gold, "realised": realised, "belief": s.belief, "belief_low": s.belief_low,
-            "belief_high": s.belief_high, "source": source(s), "model_belief": s.believed_accuracy,
+            "belief_high": s.belief_high, "source": s.belief_kind, "model_belief": s.believed_accuracy,
             "label_free": np.nan if free is None else free.belief,
             "fitted_hard_share": np.nan if free is None else free.hard_share,
             "p_value": np.nan if free is None else free.p_value,

@@ -154,7 +154,8 @@ def test_without_gold_the_belief_sees_tasks_that_are_hard_for_everyone(seed):
     summary = model.summary()
     achieved = (model.labels_.to_numpy() == truth).mean()
     assert summary.believed_accuracy > achieved + 0.04
-    assert summary.label_free.independence_refuted and summary.belief_source.startswith("label-free")
+    assert summary.label_free.independence_refuted and summary.belief_kind == "hard tasks"
+    assert summary.belief_source.startswith("label-free: Dawid-Skene with a share of hard tasks")
     assert abs(summary.belief - achieved) <= 0.02
     assert summary.belief_low <= summary.belief <= summary.belief_high
 
@@ -187,5 +188,5 @@ def test_with_gold_the_interval_covers_the_accuracy_on_the_other_tasks_at_its_no
         achieved = (model.labels_.loc[rest].to_numpy() == truth[rest]).mean()
         covered += summary.belief_low <= achieved <= summary.belief_high
         widths.append(summary.belief_high - summary.belief_low)
-        assert summary.belief_source.startswith("cross-fitted accuracy on 300 gold tasks")
+        assert summary.belief_kind == "gold" and summary.belief_source.startswith("cross-fitted accuracy on 300 gold")
     assert covered >= 34 and np.mean(widths) < 0.15

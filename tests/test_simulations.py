@@ -128,7 +128,7 @@ def test_crowd_beliefs_section_has_its_table_and_figures(quick_report):
     configurations = len(size.hard_shares) * len(crowd_beliefs.BIASED_SHARES) * len(crowd_beliefs.GOLD_FRACTIONS)
     assert len(df) == configurations * size.repetitions
     gold = df["gold_fraction"] > 0
-    assert (df["source"][gold] == "gold").all() and df["source"][~gold].isin(["label-free", "model"]).all()
+    assert (df["source"][gold] == "gold").all() and df["source"][~gold].isin(["hard tasks", "Dawid-Skene"]).all()
     assert df["empirical"][gold].notna().all() and df["empirical"][~gold].isna().all()
     assert df["label_free"][gold].isna().all() and df["label_free"][~gold].notna().all()
     assert (df["covered"] == df["realised"].between(df["belief_low"], df["belief_high"])).all()
@@ -147,7 +147,7 @@ def _crowd_table(recommended_error):
                     rows.append({"n_tasks": crowd_beliefs.QUICK.n_tasks, "hard_share": hard, "biased_share": biased,
                                  "gold_fraction": gold, "seed": k, "realised": 0.8, "belief": 0.8 + off,
                                  "model_belief": 0.86 if hard > 0 else 0.8 + noise,
-                                 "label_free": np.nan if gold else 0.8 + off, "source": "gold" if gold else "model",
+                                 "label_free": np.nan if gold else 0.8 + off, "source": "gold" if gold else "Dawid-Skene",
                                  "covered": True})
     return {"crowds": pd.DataFrame(rows)}
 

@@ -148,6 +148,7 @@ class CrowdSummary:
     belief_low: float
     belief_high: float
     belief_source: str  # which estimate that is, and why it was chosen
+    belief_kind: str  # that estimate in a word: "gold", "hard tasks", "Dawid-Skene" or "own model" (one label)
     believed_accuracy: float  # the model's own belief
     label_free: LabelFreeBelief | None
     empirical: EmpiricalBelief | None
@@ -221,31 +222,34 @@ def summarise(model, data, truth, probas, refit, panel, *, fit=None, folds, conf
     else:
         optimality = _optimality(codes, panel, epsilon, rng)
     model_belief = float(believed(probas[rest]))
-    belief, low, high, source = _recommend(probas[rest].max(axis=1), label_free, empirical, int(rest.sum()) if
-                                           gold.any() else 0, confidence)
-    return CrowdSummary(model, codes.n_tasks, codes.n_workers, codes.n_labels, int(gold.sum()), belief, low, high,
-                        source, model_belief, label_free, empirical, optimality, confidence, tuple(notes))
+    recommended = _recommend(probas[rest].max(axis=1), label_free, empirical, int(rest.sum()) if gold.any() else 0,
+                             confidence)
+    return CrowdSummary(model, codes.n_tasks, codes.n_workers, codes.n_labels, int(gold.sum()), *recommended,
+                        model_belief, label_free, empirical, optimality, confidence, tuple(notes))
 
 
 def _recommend(believed_right, label_free, empirical, n_rest, confidence):
-    """(belief, low, high, source): the one rule that picks the belief to report (see the module docstring)."""
+    """(belief, low, high, source, kind): the one rule that picks the belief to report (see the module docstring)."""
     if empirical is not None and n_rest:
         k, g = round(empirical.accuracy * empirical.n_tasks), empirical.n_tasks
         low, high = stats.betabinom.ppf([(1 - confidence) / 2, (1 + confidence) / 2], n_rest, 1 + k, 1 + g - k) / n_rest
         return ((1 + k) / (2 + g), float(low), float(high),
                 f"cross-fitted accuracy on {g} gold tasks (a Beta(1, 1) posterior mean; the interval predicts the "
-                f"accuracy on the {n_rest} other tasks). It needs no independence, only gold tasks drawn like the rest.")
+                f"accuracy on the {n_rest} other tasks). It needs no independence, only gold tasks drawn like the rest.",
+                "gold")
     if empirical is not None:
         return (empirical.accuracy, empirical.ci_low, empirical.ci_high,
-                "accuracy on the gold tasks, every task being gold (Wilson interval).")
+                "accuracy on the gold tasks, every task being gold (Wilson interval).", "gold")
     blind = "It cannot see errors most workers make together on a task; gold can."
+    if label_free is not None and label_free.independence_refuted:
+        return (label_free.belief, label_free.ci_low, label_free.ci_high,
+                "label-free: Dawid-Skene with a share of hard tasks on which votes ignore the truth, fitted with the "
+                f"unknown truths; the votes refute independence given the truth. {blind}", "hard tasks")
     if label_free is not None:
-        model = ("Dawid-Skene with a share of hard tasks on which votes ignore the truth, fitted with the unknown "
-                 "truths; the votes refute independence given the truth" if label_free.independence_refuted else
-                 "the Dawid-Skene posterior; the votes do not refute independence given the truth")
-        return label_free.belief, label_free.ci_low, label_free.ci_high, f"label-free: {model}. {blind}"
+        return (label_free.belief, label_free.ci_low, label_free.ci_high, "label-free: the Dawid-Skene posterior; "
+                f"the votes do not refute independence given the truth. {blind}", "Dawid-Skene")
     low, high = _spread(believed_right, confidence)  # one label only
-    return float(believed_right.mean()), low, high, f"the model's own posterior. {blind}"
+    return float(believed_right.mean()), low, high, f"the model's own posterior. {blind}", "own model"
 
 
 def _spread(right, confidence):
