@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from scipy.stats import norm
 
 from . import _kernels as kn
+from ._stats import wilson
 from ._validation import (check_choice, check_positive_int, check_positive_real, check_fraction,
                           check_probabilities, check_seed, check_weights, fail)
 from .voting import TIE_RTOL, bias, decide, tie_tolerance
@@ -330,11 +330,8 @@ def accuracy_mc(q, weights, trials, seed=None, prior=0.5, *, confidence=0.95):
                                      panel.sign_inf, panel.bias, panel.prior, panel.tol, trials, key)
     mean = total / trials
     variance = max(total_sq / trials - mean * mean, 0.0) * trials / max(trials - 1, 1)
-    z = float(norm.ppf(0.5 + confidence / 2))
-    centre = (mean + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z / (1 + z * z / trials) * np.sqrt(mean * (1 - mean) / trials + z * z / (4 * trials * trials))
-    return MonteCarloAccuracy(float(mean), float(np.sqrt(variance / trials)), float(max(0.0, centre - half)),
-                              float(min(1.0, centre + half)), trials, int(sequence.entropy), float(confidence))
+    return MonteCarloAccuracy(float(mean), float(np.sqrt(variance / trials)), *wilson(mean, trials, confidence),
+                              trials, int(sequence.entropy), float(confidence))
 
 
 def accuracy_rows(q, weights, prior=0.5):

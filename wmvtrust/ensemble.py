@@ -33,9 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._stats import beta_mean, wilson
 from ._validation import check_beta_prior, check_fraction, check_positive_int, check_rng, fail, plain
 from .accuracy import accuracy
-from .crowd.beliefs import EmpiricalBelief
 from .crowd.codes import Codes
 from .crowd.latent import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
 from .crowd.models import most_probable, posterior, symmetric_weights
@@ -259,16 +259,19 @@ class TrustEnsemble:
                                                    latent_classes, n_labels, prior, 2000, 1e-6,
                                                    check_rng(self.seed))
             distractor = float(distractor_posterior(by_member, t_c, rho, weights_c, n_labels)[rows, decision].mean())
-        realised = EmpiricalBelief.of(decision == truth, 0.0, check_fraction(confidence, "confidence"))
+        realised = float((decision == truth).mean())
+        ci_low, ci_high = wilson(realised, truth.size, check_fraction(confidence, "confidence"))
         theorem1 = latent_agree = None
         if values is None:  # one weight per member: the exact binary kernels apply
             w = symmetric_weights(self._alpha[:, 0] / (self._alpha[:, 0] + self._beta[:, 0]), max(n_labels, 2))
             latent_agree = float(sum(weights[d] * accuracy(t[:, d], w).value for d in range(t.shape[1])))
             if n_labels == 2:
                 theorem1 = believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value
-        return EnsembleBelief(realised.accuracy, float(realised.ci_low), float(realised.ci_high), codes.shape[0],
-                              confidence, float(probas[rows, decision].mean()), float(latent[rows, decision].mean()),
-                              latent_agree, distractor, self._record_belief(folds, prior), theorem1)
+        return EnsembleBelief(realised=realised, ci_low=ci_low, ci_high=ci_high, n_examples=codes.shape[0],
+                              confidence=confidence, independent=float(probas[rows, decision].mean()),
+                              latent=float(latent[rows, decision].mean()), latent_agree=latent_agree,
+                              latent_distractor=distractor, record=self._record_belief(folds, prior),
+                              theorem1=theorem1)
 
     def _record_belief(self, folds, prior):
         """Beta posterior mean of the rule's accuracy on validation, trust learned on the other folds."""
@@ -285,7 +288,7 @@ class TrustEnsemble:
             probas = _posterior(codes[held], _bin_index(None if values is None else values[held], edges), alpha, beta,
                                 self.labels_.size)
             right += int((most_probable(probas, "coin", check_rng(self.seed)) == truth[held]).sum())
-        return (prior[0] + right) / (prior[0] + prior[1] + codes.shape[0])
+        return beta_mean(right, codes.shape[0], prior)
 
     def _inputs(self, X, signal):
         """The vote matrix and the signal matrix (or None) for inputs or predictions."""
@@ -327,7 +330,7 @@ class TrustEnsemble:
         return np.searchsorted(self.labels_, votes), values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnsembleBelief:
     """The accuracy realised on held-out examples and the accuracy believed under each model."""
 
@@ -354,7 +357,9 @@ class EnsembleBelief:
 
         Examples
         --------
-        >>> b = EnsembleBelief(0.9, 0.85, 0.94, 200, 0.95, 0.999, 0.91, None, None, 0.88, None)
+        >>> b = EnsembleBelief(realised=0.9, ci_low=0.85, ci_high=0.94, n_examples=200, confidence=0.95,
+        ...                    independent=0.999, latent=0.91, latent_agree=None, latent_distractor=None, record=0.88,
+        ...                    theorem1=None)
         >>> {k: round(v, 3) for k, v in b.errors().items()}
         {'independent': 0.099, 'latent': 0.01, 'record': -0.02}
         """

@@ -23,6 +23,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import stats
 
+from ._stats import beta_mean
 from ._validation import (check_choice, check_fraction, check_positive_int, check_positive_real,
                           check_beta_prior, check_probabilities, check_seed, check_weights, fail)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
@@ -332,7 +333,7 @@ def _frequentist(p, observations, estimator, prior, draws, seed, confidence, whi
     else:
         k = np.random.default_rng(check_seed(seed)).binomial(m, p, size=(draws, p.size)).astype(float)
         weights, method = None, "montecarlo"
-    t = (k + a0) / (m + a0 + b0) if estimator == "mean" else k / m
+    t = beta_mean(k, m, (a0, b0)) if estimator == "mean" else k / m
     w = log_odds_weights(t.ravel()).reshape(t.shape)
     actual = accuracy_rows(np.broadcast_to(p, t.shape), w)
     other = accuracy_rows(t, w) if which == "soc" else accuracy(p, log_odds_weights(p)).value

@@ -95,7 +95,7 @@ def _sweep(sa, pa, sb, tail, offset, tol, lo, hi):
 
 
 @nb.njit(cache=True)
-def _half(q, w):
+def sorted_half_sums(q, w):
     size = 1 << q.shape[0]
     s, p = np.empty(size), np.empty(size)
     sorted_subset_sums(q, w, s, p, np.empty(size), np.empty(size))
@@ -106,8 +106,8 @@ def _half(q, w):
 def accuracy_mitm_serial(q, w, offset, tol):
     """sum over c in {0,1}^n of P(c) g(S_w(c) + offset), on one thread (small n: no fork and join)."""
     k = q.shape[0] // 2
-    sa, pa = _half(q[:k], w[:k])
-    sb, pb = _half(q[k:], w[k:])
+    sa, pa = sorted_half_sums(q[:k], w[:k])
+    sb, pb = sorted_half_sums(q[k:], w[k:])
     return _sweep(sa, pa, sb, _suffix_sums(pb), offset, tol, 0, sa.shape[0])
 
 

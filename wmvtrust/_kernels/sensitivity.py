@@ -3,15 +3,15 @@
 import numba as nb
 import numpy as np
 
-from .mitm import _half
+from .mitm import sorted_half_sums
 
 
 @nb.njit(cache=True)
 def min_abs_sum(w, offset):
     """min over x in {-1, +1}^n of |sum_i w_i x_i + offset|, by meet-in-the-middle (w finite)."""
     k = w.shape[0] // 2
-    sa, _ = _half(np.full(k, 0.5), w[:k])
-    sb, _ = _half(np.full(w.shape[0] - k, 0.5), w[k:])
+    sa, _ = sorted_half_sums(np.full(k, 0.5), w[:k])
+    sb, _ = sorted_half_sums(np.full(w.shape[0] - k, 0.5), w[k:])
     best = np.inf
     j = sb.shape[0]  # first index with a + sb[j] >= 0; moves down as a grows
     for i in range(sa.shape[0]):

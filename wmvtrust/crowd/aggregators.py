@@ -10,6 +10,7 @@ whose truth is given keeps it: probability 1 on its gold label.
 import numpy as np
 import pandas as pd
 
+from .._stats import beta_mean
 from .._validation import (check_beta_prior, check_choice, check_fraction, check_positive_int, check_positive_real,
                            check_rng, fail, plain)
 from .beliefs import PanelModel, summarise
@@ -236,7 +237,7 @@ class WeightedMajorityVote(_Aggregator):
             _need_gold(truth, "trust='gold'")
             right, n_gold = gold_record(data, truth, self.no_gold)
             alpha, beta = self.prior[0] + right, self.prior[1] + n_gold - right
-            t = alpha / (alpha + beta)
+            t = beta_mean(right, n_gold, self.prior)
         elif self.trust == "one-coin":
             coin = one_coin_em(codes, self.prior, n_labels, self.max_iter, self.tol, truth=truth)
             alpha, beta, n_iter, converged = coin.alpha, coin.beta, coin.n_iter, coin.converged

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from .._stats import wilson
 from ..stability import soo_bounds
 from ..trust import BetaTrust
 from .latent import hard_class_em
@@ -50,12 +51,8 @@ class EmpiricalBelief:
     @classmethod
     def of(cls, correct, model_belief, confidence):
         """The Wilson interval of the accuracy ``correct.mean()``, beside ``model_belief``."""
-        n = correct.size
         mean = float(correct.mean())
-        z = float(stats.norm.ppf(0.5 + confidence / 2))
-        centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
-        half = z / (1 + z * z / n) * np.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n))
-        return cls(mean, max(0.0, centre - half), min(1.0, centre + half), n, model_belief, confidence)
+        return cls(mean, *wilson(mean, correct.size, confidence), correct.size, model_belief, confidence)
 
     @property
     def independence_refuted(self):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from .._stats import beta_mean
 from .codes import Codes
 from .models import chunk_buffers, confusion_pass, confusion_posterior, softmax
 
@@ -28,11 +29,10 @@ def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, 
     Stops when no trust moves by more than ``tol``. Returns ``(trust of shape (n_workers,
     n_classes), class weights, iterations)``.
     """
-    a0, b0 = prior
     n_tasks = int(task.max()) + 1 if task.size else 0
     codes = Codes(task, worker, right.astype(np.int64), n_tasks, n_workers, 2)
     cast_pooled = np.bincount(worker, minlength=n_workers)
-    pooled = (a0 + np.bincount(worker, weights=right, minlength=n_workers)) / (a0 + b0 + cast_pooled)
+    pooled = beta_mean(np.bincount(worker, weights=right, minlength=n_workers), cast_pooled, prior)
     t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
     weights = np.full(n_classes, 1.0 / n_classes)
     resp, no_truth = np.empty((n_tasks, n_classes)), np.full(n_tasks, -1)
@@ -42,7 +42,7 @@ def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, 
         with np.errstate(divide="ignore"):  # a class of weight 0 keeps responsibility 0
             log_rows, log_weights = np.stack([np.log((1 - t) / (n_labels - 1)), np.log(t)], axis=2), np.log(weights)
         confusion_pass(codes, no_truth, log_rows, log_weights, resp, buffers)
-        new_t = (a0 + counts[:, :, 1]) / (a0 + b0 + counts.sum(axis=2))
+        new_t = beta_mean(counts[:, :, 1], counts.sum(axis=2), prior)
         weights = class_sum / max(n_tasks, 1)
         done = np.abs(new_t - t).max() <= tol
         t = new_t
@@ -91,12 +91,11 @@ def distractor_em(task, worker, label, truth, n_workers, n_classes, n_labels, pr
     no trust or ``rho`` moves by more than ``tol``. Returns ``(trust of shape (n_workers,
     n_classes), rho of shape (n_classes,), class weights, iterations)``.
     """
-    a0, b0 = prior
     n_tasks = truth.size
     right = label == truth[task]
     wrong = ~right
     cast_pooled = np.bincount(worker, minlength=n_workers)
-    pooled = (a0 + np.bincount(worker, weights=right, minlength=n_workers)) / (a0 + b0 + cast_pooled)
+    pooled = beta_mean(np.bincount(worker, weights=right, minlength=n_workers), cast_pooled, prior)
     t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
     rho = np.full(n_classes, 0.5)
     weights = np.full(n_classes, 1.0 / n_classes)
@@ -131,13 +130,13 @@ def distractor_em(task, worker, label, truth, n_workers, n_classes, n_labels, pr
                             for d in classes], axis=1)
         cast_d = np.stack([np.bincount(worker, weights=in_class[task, d], minlength=n_workers) for d in classes],
                           axis=1)
-        new_t = (a0 + right_d) / (a0 + b0 + cast_d)
+        new_t = beta_mean(right_d, cast_d, prior)
         new_rho = rho
         if n_labels > 2:
             share = rho / (rho + (1 - rho) / (n_labels - 1))  # P(via the distractor | the vote is c, class d)
             # expected wrong votes equal to c: per pair, its votes times P(d, c = the pair's label | task)
             on_c = (pair_votes[:, None] * (in_class / others)[pair_task] * scaled).sum(axis=0)
-            new_rho = (a0 + share * on_c) / (a0 + b0 + wrong_per_task @ in_class)
+            new_rho = beta_mean(share * on_c, wrong_per_task @ in_class, prior)
         weights = in_class.mean(axis=0)
         done = max(np.abs(new_t - t).max(), np.abs(new_rho - rho).max()) <= tol
         t, rho = new_t, new_rho

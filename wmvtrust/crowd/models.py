@@ -11,6 +11,7 @@ import numpy as np
 from scipy import special
 
 from .. import _kernels as kn
+from .._stats import beta_mean
 from .codes import Codes
 
 
@@ -195,7 +196,7 @@ def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
     converged = False
     for n_iter in range(1, max_iter + 1):
         used = right  # the record behind this iteration's trust; the pass counts the next one
-        new_t = (a0 + used) / (a0 + b0 + cast)
+        new_t = beta_mean(used, cast, prior)
         with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
             log_prior = np.log(class_sum / codes.n_tasks)
         symmetric_pass(codes, truth, symmetric_weights(new_t, n_labels), log_prior, probas, buffers)

@@ -1,0 +1,30 @@
+"""Small statistical formulas used across the library: one place each."""
+
+import numpy as np
+from scipy.stats import norm
+
+
+def wilson(mean, n, confidence):
+    """The Wilson score interval ``(low, high)`` of a proportion ``mean`` observed on ``n`` trials.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in wilson(0.9, 100, 0.95)]
+    [0.8256, 0.9448]
+    """
+    z = float(norm.ppf(0.5 + confidence / 2))
+    centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def beta_mean(successes, trials, prior):
+    """The posterior mean ``(a0 + successes) / (a0 + b0 + trials)`` under a Beta(a0, b0) prior (arrays welcome).
+
+    Examples
+    --------
+    >>> beta_mean(8, 10, (1, 1))
+    0.75
+    """
+    a0, b0 = prior
+    return (a0 + successes) / (a0 + b0 + trials)
