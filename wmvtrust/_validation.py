@@ -5,7 +5,12 @@ the form the kernels expect (contiguous float64 arrays, plain Python scalars).
 Messages read: ``<name> must <rule>; <what was found>. <what to do>``.
 """
 
+import inspect
+import itertools
 import numbers
+import tempfile
+from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -231,3 +236,176 @@ def check_nonnegative_real(x, name):
 def plain(x):
     """A numpy scalar as the Python value it holds, for messages (NumPy 2 prints np.int64(7) otherwise)."""
     return x.item() if isinstance(x, np.generic) else x
+
+
+def check_at_most_sources(n, most, name, purpose="", hint=""):
+    """At most ``most`` sources for an algorithm with a size limit (``purpose`` says which)."""
+    if n > most:
+        raise fail(name, f"have at most {most} sources{purpose}", f"got n = {n}", hint)
+
+
+def check_open_probabilities(x, name):
+    """Probabilities strictly between 0 and 1 (finite log-odds), as ``check_probabilities`` returns them."""
+    arr = check_probabilities(x, name)
+    _first_bad(name, arr, (arr <= 0.0) | (arr >= 1.0), "lie strictly between 0 and 1 here", "entries are 0 or 1")
+    return arr
+
+
+def check_finite_weights(x, most):
+    """Weights, all finite (an infinite weight decides alone), at most ``most`` of them."""
+    arr = check_weights(x)
+    _first_bad("weights", arr, ~np.isfinite(arr), "be finite here (an infinite weight decides alone)",
+               "entries are infinite")
+    check_at_most_sources(arr.size, most, "weights", " here")
+    return arr
+
+
+def check_sizes(x):
+    """A non-empty 1-D list of finite numbers >= 0 (perturbation sizes), as float64."""
+    arr = np.atleast_1d(np.asarray(x))
+    if arr.dtype.kind not in "iuf":
+        raise fail("sizes", "be a list of numbers", f"got dtype {arr.dtype}", error=TypeError)
+    arr = arr.astype(float)
+    if arr.ndim != 1 or arr.size == 0 or not (np.isfinite(arr) & (arr >= 0)).all():
+        raise fail("sizes", "be a non-empty list of finite numbers >= 0", f"got {arr.tolist()!r}")
+    return arr
+
+
+def check_bounds_options(method, resolution, width):
+    """``resolution`` and ``width`` only with ``method='bounds'``, and not both; returns them checked."""
+    if method != "bounds" and (resolution is not None or width is not None):
+        raise fail("resolution and width", "be given only with method='bounds'", f"got method={method!r}")
+    if resolution is not None and width is not None:
+        raise fail("resolution and width", "not both be given", "choose a resolution or a target width")
+    return (None if resolution is None else check_positive_int(resolution, "resolution"),
+            None if width is None else check_positive_real(width, "width"))
+
+
+def check_instance(x, name, kinds, what):
+    """``x`` is one of the classes ``kinds`` (``what`` names them for the message)."""
+    if not isinstance(x, kinds):
+        raise fail(name, f"be {what}", f"got {type(x).__name__}", error=TypeError)
+    return x
+
+
+def check_same_shape(x, shape, name, rule, found):
+    """``x.shape == shape``, else the message ``<name> must <rule>; <found>``."""
+    if x.shape != shape:
+        raise fail(name, rule, found)
+    return x
+
+
+def check_signs(x, n, name, like):
+    """A 1-D array of ``n`` entries, each +1 or -1 (true labels of binary tasks), as float64."""
+    arr = np.asarray(x, dtype=np.float64)
+    check_same_shape(arr, (n,), name, f"have one entry per task, like the rows of {like}",
+                     f"{name} has shape {arr.shape} and {like} has {n} rows")
+    _first_bad(name, arr, ~np.isin(arr, (-1.0, 1.0)), "contain only +1 and -1", "entries are invalid")
+    return arr
+
+
+def check_records(successes, failures):
+    """Track records with at least one observation each: (successes, failures) as float64 arrays."""
+    s, f = check_counts(successes, "successes"), check_counts(failures, "failures")
+    check_same_length(s, f, "successes", "failures")
+    if ((s + f) == 0).any():
+        i = int(np.flatnonzero((s + f) == 0)[0])
+        raise fail("successes + failures", "be > 0 for the maximum-likelihood trust", f"source {i} has no record")
+    return s, f
+
+
+def check_discrete_model(support, probabilities, total):
+    """A discrete law per source: support in [0, 1], probabilities >= 0 summing to 1 (``total`` sums exactly)."""
+    support = [list(s) for s in check_sequence_per_source(support, "support")]
+    probabilities = [list(p) for p in check_sequence_per_source(probabilities, "probabilities")]
+    if len(support) != len(probabilities):
+        raise fail("support and probabilities", "have one entry per source each",
+                   f"support has {len(support)} and probabilities has {len(probabilities)}")
+    for i, (s, p) in enumerate(zip(support, probabilities)):
+        if len(s) != len(p) or not s:
+            raise fail(f"support[{i}] and probabilities[{i}]", "be non-empty and of the same length",
+                       f"got {len(s)} and {len(p)}")
+        for j, x in enumerate(s):
+            if not 0 <= x <= 1:
+                raise fail("support", "lie in [0, 1]", f"support[{i}][{j}] = {x!r}")
+        for j, x in enumerate(p):
+            if not x >= 0:  # NaN fails too
+                raise fail("probabilities", "be >= 0 and not NaN", f"probabilities[{i}][{j}] = {x!r}")
+        sum_p = total(p)
+        if (sum_p != 1) if isinstance(sum_p, Fraction) else abs(sum_p - 1.0) > 1e-12:
+            raise fail("probabilities", "sum to 1 for each source", f"probabilities[{i}] sums to {sum_p!r}")
+    return support, probabilities
+
+
+def check_grid(grid):
+    """A sweep's grid: a dict of lists (its Cartesian product) or a list of dicts; returns the configurations."""
+    if isinstance(grid, dict):
+        for name, values in grid.items():
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+                raise fail("grid", "map each parameter to a list of values", f"{name!r} maps to {values!r}",
+                           error=TypeError)
+        configs = [dict(zip(grid, combo)) for combo in itertools.product(*(list(v) for v in grid.values()))]
+    elif isinstance(grid, (list, tuple)) and all(isinstance(c, dict) for c in grid):
+        configs = [dict(c) for c in grid]
+    else:
+        raise fail("grid", "be a dict of lists or a list of dicts", f"got {type(grid).__name__}", error=TypeError)
+    if not configs or configs == [{}]:
+        raise fail("grid", "have at least one configuration", "it has none (no parameter, or an empty list of values)")
+    return configs
+
+
+def check_sweep_names(function, configs):
+    """``function`` takes a ``seed`` keyword, and the configurations name only its parameters, never ``seed``."""
+    parameters = inspect.signature(function).parameters
+    any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    if "seed" not in parameters and not any_keyword:
+        raise fail("function", "accept a seed keyword argument", f"{function.__name__} has none")
+    for config in configs:
+        if "seed" in config:
+            raise fail("grid", "not set 'seed'", "the sweep gives every configuration its own seed")
+        unknown = [] if any_keyword else sorted(set(config) - set(parameters))
+        if unknown:
+            raise fail("grid", f"name only parameters of {function.__name__}", f"unknown: {', '.join(unknown)}",
+                       f"Accepted: {', '.join(p for p in parameters if p != 'seed')}.")
+
+
+def check_sweep_result(function, config, result):
+    """What a swept function returned: a dict whose keys are not the configuration's names nor ``seed``."""
+    if not isinstance(result, dict):
+        raise fail(f"{function.__name__}", "return a dict of results", f"got {type(result).__name__}",
+                   error=TypeError)
+    clash = sorted(set(result) & (set(config) | {"seed"}))
+    if clash:
+        raise fail(f"{function.__name__}", "not return keys named like the configuration or 'seed'",
+                   f"got {', '.join(clash)}")
+    return result
+
+
+def check_writable_folder(folder):
+    """Create ``folder`` if needed and check that files can be written in it; returns it as a Path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_writable_folder(tempfile.mkdtemp()).is_dir()
+    True
+    """
+    folder = Path(folder)
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise fail("the results folder", "be a folder that can be written", f"{str(blocker)!r} is a file",
+                   "Choose another folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise fail("the results folder", "be a folder that can be written", f"{str(folder)!r}: {error.strerror}",
+                   "Choose another folder.") from None
+    return folder
+
+
+def check_fitted(obj, attribute, what, call):
+    """``obj`` has been fitted (it has ``attribute``), else a RuntimeError saying to ``call`` first."""
+    if not hasattr(obj, attribute):
+        raise fail(what, "be fitted first", f"call {call} first", error=RuntimeError)

@@ -18,8 +18,8 @@ import numpy as np
 
 from . import _kernels as kn
 from ._stats import wilson
-from ._validation import (check_choice, check_positive_int, check_positive_real, check_fraction,
-                          check_probabilities, check_seed, check_weights, fail)
+from ._validation import (check_at_most_sources, check_bounds_options, check_choice, check_fraction,
+                          check_positive_int, check_probabilities, check_seed, check_weights, fail)
 from .voting import TIE_RTOL, bias, decide, tie_tolerance
 
 METHODS = ("auto", "enumerate", "mitm", "lattice", "bounds")
@@ -260,14 +260,9 @@ def accuracy(q, weights, prior=0.5, method="auto", *, resolution=None, width=Non
     """
     panel = _Panel.build(q, weights, prior)
     check_choice(method, "method", METHODS)
-    if method != "bounds" and (resolution is not None or width is not None):
-        raise fail("resolution and width", "be given only with method='bounds'", f"got method={method!r}")
+    resolution, width = check_bounds_options(method, resolution, width)
     if method == "bounds":
-        if resolution is not None and width is not None:
-            raise fail("resolution and width", "not both be given", "choose a resolution or a target width")
-        if resolution is not None:
-            resolution = check_positive_int(resolution, "resolution")
-        width = 1e-6 if width is None else check_positive_real(width, "width")
+        width = 1e-6 if width is None else width
         lo, hi = _bounds(panel, resolution, width)
         return Accuracy(0.5 * (lo + hi), "bounds", lo, hi)
     costs, lattice = _exact_costs(panel)
@@ -341,9 +336,7 @@ def accuracy_rows(q, weights, prior=0.5):
     n <= 52. Rows with an infinite weight go through ``accuracy`` one by one.
     """
     q, w = np.ascontiguousarray(q, dtype=np.float64), np.ascontiguousarray(weights, dtype=np.float64)
-    if q.shape[1] > MAX_SOURCES["mitm"]:
-        raise fail("q", f"have at most {MAX_SOURCES['mitm']} sources for an exact accuracy of each row",
-                   f"got n = {q.shape[1]}")
+    check_at_most_sources(q.shape[1], MAX_SOURCES["mitm"], "q", " for an exact accuracy of each row")
     finite = np.isfinite(w).all(axis=1)
     b = bias(prior)
     out = np.empty(q.shape[0])
@@ -389,8 +382,7 @@ def accuracy_fraction(q, weights, prior=Fraction(1, 2)):
     prior = Fraction(prior)
     check_probabilities([float(x) for x in q], "q")
     check_fraction(float(prior), "prior")
-    if len(q) > 16:
-        raise fail("q", "have at most 16 sources for a rational accuracy", f"got n = {len(q)}")
+    check_at_most_sources(len(q), 16, "q", " for a rational accuracy")
     right = np.array(list(itertools.product((1, -1), repeat=len(q))))  # votes when the truth is +1
     credit_up = (decide(right, weights, float(prior), ties="report") + 1).tolist()  # 2 g: 2, 1 or 0
     credit_down = (1 - decide(-right, weights, float(prior), ties="report")).tolist()

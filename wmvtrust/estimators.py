@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._validation import (check_beta_prior, check_counts, check_positive_int, check_positive_real, check_same_length,
-                          check_vote_matrix, fail)
+from ._validation import (check_beta_prior, check_positive_int, check_positive_real, check_records, check_signs,
+                          check_vote_matrix)
 from .crowd.codes import Codes
 from .crowd.models import one_coin_em
 from .trust import BetaTrust
@@ -41,13 +41,7 @@ def trust_from_gold(votes, truth, prior=(1, 1)):
     BetaTrust(alpha=[4.0, 3.0, 3.0], beta=[1.0, 2.0, 2.0])
     """
     x = check_vote_matrix(votes)
-    y = np.asarray(truth, dtype=np.float64)
-    if y.shape != (x.shape[0],):
-        raise fail("truth", "have one entry per task, like the rows of votes",
-                   f"truth has shape {y.shape} and votes has {x.shape[0]} rows")
-    if not np.isin(y, (-1.0, 1.0)).all():
-        j = int(np.flatnonzero(~np.isin(y, (-1.0, 1.0)))[0])
-        raise fail("truth", "contain only +1 and -1", f"truth[{j}] = {float(y[j])!r}")
+    y = check_signs(truth, x.shape[0], "truth", "votes")
     right = (x == y[:, None]).sum(axis=0)
     wrong = (x == -y[:, None]).sum(axis=0)
     return BetaTrust.from_track_record(right, wrong, prior)
@@ -141,11 +135,7 @@ def trust_mle(successes, failures):
     >>> trust_mle([3, 0], [1, 2]).tolist()
     [0.75, 0.0]
     """
-    s, f = check_counts(successes, "successes"), check_counts(failures, "failures")
-    check_same_length(s, f, "successes", "failures")
-    if ((s + f) == 0).any():
-        i = int(np.flatnonzero((s + f) == 0)[0])
-        raise fail("successes + failures", "be > 0 for the maximum-likelihood trust", f"source {i} has no record")
+    s, f = check_records(successes, failures)
     return s / (s + f)
 
 

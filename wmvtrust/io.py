@@ -9,31 +9,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from ._validation import fail
+from ._validation import check_writable_folder
 
-
-def check_writable_folder(folder):
-    """Create ``folder`` if needed and check that files can be written in it; returns it as a Path.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> check_writable_folder(tempfile.mkdtemp()).is_dir()
-    True
-    """
-    folder = Path(folder)
-    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
-        raise fail("the results folder", "be a folder that can be written", f"{str(blocker)!r} is a file",
-                   "Choose another folder.")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise fail("the results folder", "be a folder that can be written", f"{str(folder)!r}: {error.strerror}",
-                   "Choose another folder.") from None
-    return folder
+__all__ = ["check_writable_folder", "write_figure", "write_table", "write_text"]
 
 
 def _umask():

@@ -16,8 +16,9 @@ import pandas as pd
 from scipy import special
 
 from . import _kernels as kn
-from ._validation import check_choice, check_fraction, check_positive_int, check_probabilities, check_seed, \
-    check_weights, fail
+from ._validation import (check_at_most_sources, check_choice, check_finite_weights, check_fraction,
+                          check_open_probabilities, check_positive_int, check_probabilities, check_seed, check_sizes,
+                          check_weights)
 from .accuracy import accuracy, accuracy_rows
 from .voting import bias, log_odds_weights, tie_tolerance
 
@@ -87,20 +88,10 @@ def decision_margin(weights, prior=0.5):
     >>> decision_margin([1.0, 1.0])  # one for, one against: a tie
     0.0
     """
-    w = _finite_weights(weights, MAX_MARGIN_SOURCES)
+    w = check_finite_weights(weights, MAX_MARGIN_SOURCES)
     b = bias(check_fraction(prior, "prior"))
     margin = float(kn.min_abs_sum(w, b))
     return 0.0 if margin <= tie_tolerance(w, b) else margin
-
-
-def _finite_weights(weights, most):
-    w = check_weights(weights)
-    if not np.isfinite(w).all():
-        i = int(np.flatnonzero(~np.isfinite(w))[0])
-        raise fail("weights", "be finite here (an infinite weight decides alone)", f"weights[{i}] = {float(w[i])!r}")
-    if w.size > most:
-        raise fail("weights", f"have at most {most} sources here", f"got n = {w.size}")
-    return w
 
 
 def trust_radius(trust, prior=0.5, space="logit"):
@@ -137,23 +128,16 @@ def trust_radius(trust, prior=0.5, space="logit"):
     >>> round(trust_radius(t), 6), round(float(np.log(9) - 2 * np.log(1.5)) / 3, 6)
     (0.462098, 0.462098)
     """
-    t = check_probabilities(trust, "trust")
+    t = check_open_probabilities(trust, "trust")
     check_choice(space, "space", SPACES)
     prior = check_fraction(prior, "prior")
-    inside = (t > 0) & (t < 1)
-    if not inside.all():
-        i = int(np.flatnonzero(~inside)[0])
-        raise fail("trust", "lie strictly between 0 and 1 here", f"trust[{i}] = {float(t[i])!r}")
     w = log_odds_weights(t)
     b = bias(prior)
     tol = tie_tolerance(w, b)
     if space == "logit":
-        if t.size > MAX_MARGIN_SOURCES:
-            raise fail("trust", f"have at most {MAX_MARGIN_SOURCES} sources", f"got n = {t.size}")
+        check_at_most_sources(t.size, MAX_MARGIN_SOURCES, "trust")
         return max(decision_margin(w, prior) - tol, 0.0) / t.size  # a sum within tol of 0 is a tie
-    if t.size > MAX_RADIUS_SOURCES:
-        raise fail("trust", f"have at most {MAX_RADIUS_SOURCES} sources for space='probability'",
-                   f"got n = {t.size}", "Use space='logit'.")
+    check_at_most_sources(t.size, MAX_RADIUS_SOURCES, "trust", " for space='probability'", "Use space='logit'.")
     if decision_margin(w, prior) == 0.0:
         return 0.0
 
@@ -203,16 +187,8 @@ def accuracy_loss_curve(p, sizes, *, space="logit", draws=200, seed=0, prior=0.5
     >>> curve["size"].tolist(), bool(curve["mean_loss"].iloc[0] == 0.0), bool((curve["worst_loss"] >= 0).all())
     ([0.0, 0.5, 2.0], True, True)
     """
-    p = check_probabilities(p, "p")
-    if not ((p > 0) & (p < 1)).all():
-        i = int(np.flatnonzero((p <= 0) | (p >= 1))[0])
-        raise fail("p", "lie strictly between 0 and 1 here", f"p[{i}] = {float(p[i])!r}")
-    sizes = np.atleast_1d(np.asarray(sizes))
-    if sizes.dtype.kind not in "iuf":
-        raise fail("sizes", "be a list of numbers", f"got dtype {sizes.dtype}", error=TypeError)
-    sizes = sizes.astype(float)
-    if sizes.ndim != 1 or sizes.size == 0 or not (np.isfinite(sizes) & (sizes >= 0)).all():
-        raise fail("sizes", "be a non-empty list of finite numbers >= 0", f"got {sizes.tolist()!r}")
+    p = check_open_probabilities(p, "p")
+    sizes = check_sizes(sizes)
     check_choice(space, "space", SPACES)
     draws, prior = check_positive_int(draws, "draws"), check_fraction(prior, "prior")
     streams = np.random.SeedSequence(check_seed(seed)).spawn(sizes.size)  # one per size: rows independent

@@ -24,8 +24,8 @@ import numpy as np
 from scipy import stats
 
 from ._stats import beta_mean
-from ._validation import (check_choice, check_fraction, check_positive_int, check_positive_real,
-                          check_beta_prior, check_probabilities, check_seed, check_weights, fail)
+from ._validation import (check_beta_prior, check_choice, check_fraction, check_instance, check_positive_int,
+                          check_positive_real, check_probabilities, check_same_shape, check_seed, check_weights, fail)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
 from .trust import BetaTrust, DiscreteTrust
 from .voting import log_odds_weights
@@ -70,9 +70,7 @@ class Estimate:
 
 
 def _model(model):
-    if not isinstance(model, (BetaTrust, DiscreteTrust)):
-        raise fail("model", "be a BetaTrust or a DiscreteTrust", f"got {type(model).__name__}", error=TypeError)
-    return model
+    return check_instance(model, "model", (BetaTrust, DiscreteTrust), "a BetaTrust or a DiscreteTrust")
 
 
 def _is_rational(model):
@@ -238,9 +236,8 @@ def soc_gap(model, trust=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS,
     """
     model, prior = _model(model), check_fraction(prior, "prior")
     t = model.mean if trust is None else _trust(trust)
-    if t.shape != (model.n_sources,):
-        raise fail("trust", "have one entry per source, like the model",
-                   f"trust has shape {t.shape} but the model has {model.n_sources} sources")
+    check_same_shape(t, (model.n_sources,), "trust", "have one entry per source, like the model",
+                     f"trust has shape {t.shape} but the model has {model.n_sources} sources")
     w = log_odds_weights(t)
     believed = accuracy(t, w, prior).value
     return _expectation(model, lambda rows: accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior) - believed,

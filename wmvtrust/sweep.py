@@ -1,7 +1,5 @@
 """Sweeps: run a pure function over a grid of configurations, into one tidy DataFrame."""
 
-import inspect
-import itertools
 from concurrent.futures import as_completed
 from pathlib import Path
 
@@ -9,7 +7,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ._validation import check_seed, fail
+from ._validation import check_grid, check_seed, check_sweep_names, check_sweep_result
 from .io import check_writable_folder, write_table
 
 PROGRESS_FROM = 20  # configurations: longer sweeps show a progress bar by default
@@ -23,44 +21,11 @@ def configurations(grid):
     >>> configurations({"n": [3, 5], "m": [10]})
     [{'n': 3, 'm': 10}, {'n': 5, 'm': 10}]
     """
-    if isinstance(grid, dict):
-        for name, values in grid.items():
-            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-                raise fail("grid", "map each parameter to a list of values", f"{name!r} maps to {values!r}",
-                           error=TypeError)
-        configs = [dict(zip(grid, combo)) for combo in itertools.product(*(list(v) for v in grid.values()))]
-    elif isinstance(grid, (list, tuple)) and all(isinstance(c, dict) for c in grid):
-        configs = [dict(c) for c in grid]
-    else:
-        raise fail("grid", "be a dict of lists or a list of dicts", f"got {type(grid).__name__}", error=TypeError)
-    if not configs or configs == [{}]:
-        raise fail("grid", "have at least one configuration", "it has none (no parameter, or an empty list of values)")
-    return configs
-
-
-def _check_names(function, configs):
-    parameters = inspect.signature(function).parameters
-    any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    if "seed" not in parameters and not any_keyword:
-        raise fail("function", "accept a seed keyword argument", f"{function.__name__} has none")
-    for config in configs:
-        if "seed" in config:
-            raise fail("grid", "not set 'seed'", "the sweep gives every configuration its own seed")
-        unknown = [] if any_keyword else sorted(set(config) - set(parameters))
-        if unknown:
-            raise fail("grid", f"name only parameters of {function.__name__}", f"unknown: {', '.join(unknown)}",
-                       f"Accepted: {', '.join(p for p in parameters if p != 'seed')}.")
+    return check_grid(grid)
 
 
 def _run_one(function, config, seed):
-    result = function(**config, seed=seed)
-    if not isinstance(result, dict):
-        raise TypeError(f"{function.__name__} must return a dict of results; got {type(result).__name__}.")
-    clash = sorted(set(result) & (set(config) | {"seed"}))
-    if clash:
-        raise ValueError(f"{function.__name__} must not return keys named like the configuration or 'seed'; "
-                         f"got {', '.join(clash)}.")
-    return result
+    return check_sweep_result(function, config, function(**config, seed=seed))
 
 
 def sweep(function, grid, *, seed=0, executor=None, progress=None, out=None):
@@ -106,7 +71,7 @@ def sweep(function, grid, *, seed=0, executor=None, progress=None, out=None):
     (['n', 'm', 'seed', 'mean'], 4)
     """
     configs = configurations(grid)
-    _check_names(function, configs)
+    check_sweep_names(function, configs)
     if out is not None:
         check_writable_folder(Path(out).parent)
     streams = np.random.SeedSequence(check_seed(seed)).spawn(len(configs))

@@ -19,8 +19,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import special
 
-from ._validation import (check_counts, check_beta_prior, check_positive_array, check_positive_int, check_rng,
-                          check_same_length, check_sequence_per_source, fail)
+from ._validation import (check_beta_prior, check_counts, check_discrete_model, check_positive_array, check_positive_int,
+                          check_rng, check_same_length)
 
 
 def _mass_beyond(t, a, b, c):
@@ -164,24 +164,7 @@ class DiscreteTrust:
     """
 
     def __init__(self, support, probabilities):
-        self.support = [list(s) for s in check_sequence_per_source(support, "support")]
-        self.probabilities = [list(p) for p in check_sequence_per_source(probabilities, "probabilities")]
-        if len(self.support) != len(self.probabilities):
-            raise fail("support and probabilities", "have one entry per source each",
-                       f"support has {len(self.support)} and probabilities has {len(self.probabilities)}")
-        for i, (s, p) in enumerate(zip(self.support, self.probabilities)):
-            if len(s) != len(p) or not s:
-                raise fail(f"support[{i}] and probabilities[{i}]", "be non-empty and of the same length",
-                           f"got {len(s)} and {len(p)}")
-            for j, x in enumerate(s):
-                if not 0 <= x <= 1:
-                    raise fail("support", "lie in [0, 1]", f"support[{i}][{j}] = {x!r}")
-            for j, x in enumerate(p):
-                if not x >= 0:  # NaN fails too
-                    raise fail("probabilities", "be >= 0 and not NaN", f"probabilities[{i}][{j}] = {x!r}")
-            total = _exact_sum(p)
-            if (total != 1) if isinstance(total, Fraction) else abs(total - 1.0) > 1e-12:
-                raise fail("probabilities", "sum to 1 for each source", f"probabilities[{i}] sums to {total!r}")
+        self.support, self.probabilities = check_discrete_model(support, probabilities, _exact_sum)
 
     def __repr__(self):
         return f"DiscreteTrust(support={self.support!r}, probabilities={self.probabilities!r})"
