@@ -1,5 +1,7 @@
 """Calibration of the crowd beliefs: model-based, cross-fitted and dependence-aware, on simulated crowds."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,7 +104,7 @@ def test_optimality_section_and_its_bounds():
 
 
 def test_summary_before_fit_is_an_error():
-    with pytest.raises(RuntimeError, match="the aggregator must be fitted before its summary"):
+    with pytest.raises(RuntimeError, match=re.escape("the aggregator must be fitted first; probas_ is not set. Call fit(votes, gold) first.")):
         wt.WeightedMajorityVote().summary()
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import wmvtrust as wt
 from crowds import GENERATORS, label_biased, majority
-from wmvtrust.crowd.models import balanced_accuracy, symmetric_weights
+from wmvtrust._labels.models import balanced_accuracy, symmetric_weights
 
 CASES = [(name, n_labels, seed) for name in GENERATORS for n_labels in (2, 4) for seed in range(2)]
 

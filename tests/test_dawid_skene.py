@@ -16,8 +16,8 @@ import pytest
 
 import wmvtrust as wt
 from crowds import label_biased, sample, symmetric
-from wmvtrust.crowd.codes import Codes
-from wmvtrust.crowd.models import dawid_skene_em, row_prior
+from wmvtrust._labels.codes import Codes
+from wmvtrust._labels.models import dawid_skene_em, row_prior
 
 
 def small_crowd(seed, n_labels=3, n_tasks=80, n_workers=6):

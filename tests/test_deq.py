@@ -366,7 +366,7 @@ def test_bad_options_are_named(options, error, match):
     (lambda c: c.fit(np.zeros(4), Y4), ValueError, r"X must be two-dimensional .*; got shape \(4,\)"),
     (lambda c: c.fit(X4, Y4[:3]), ValueError, r"X and y must have the same length.*X has 4 rows and y has shape \(3,\)"),
     (lambda c: c.fit(np.where(np.eye(4, 3) > 0, np.nan, 0.0), Y4), ValueError,
-     r"X must be finite \(no NaN or inf\); X\[0, 0\] = nan \(2 more\)"),
+     r"X must be finite \(no NaN or inf\); X\[0, 0\] = nan \(2 more entries are not finite\)"),
     (lambda c: c.fit(np.array([["a"] * 3] * 4), Y4), TypeError, r"X must be an array of real numbers; got dtype <U1"),
     (lambda c: c.fit(X4, [1, 1, 1, 1]), ValueError, r"y must contain at least two classes; got only \[1\]"),
     (lambda c: c.predict(X4), RuntimeError, r"DEQClassifier must be fitted before predict; params_ is not set. Call fit"),

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 
 def fail(name, rule, found, hint="", error=ValueError):
@@ -129,10 +130,7 @@ def check_positive_array(x, name):
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if arr.ndim != 1 or arr.size == 0:
         raise fail(name, "be one-dimensional, one entry per source", f"got shape {arr.shape}")
-    bad = ~(arr > 0) | ~np.isfinite(arr)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise fail(name, "be finite and > 0", f"{name}[{i}] = {float(arr[i])!r}")
+    _first_bad(name, arr, ~(arr > 0) | ~np.isfinite(arr), "be finite and > 0", "entries are invalid")
     return arr
 
 
@@ -144,10 +142,7 @@ def check_counts(x, name):
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if arr.ndim != 1:
         raise fail(name, "be one-dimensional, one count per source", f"got shape {arr.shape}")
-    bad = ~(arr >= 0) | ~np.isfinite(arr)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise fail(name, "be finite and >= 0", f"{name}[{i}] = {float(arr[i])!r}")
+    _first_bad(name, arr, ~(arr >= 0) | ~np.isfinite(arr), "be finite and >= 0", "entries are invalid")
     return arr
 
 
@@ -189,10 +184,8 @@ def check_vote_matrix(votes):
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if arr.ndim != 2 or arr.size == 0:
         raise fail("votes", "have shape (n_tasks, n_sources), both >= 1", f"got shape {arr.shape}")
-    bad = (arr != 1) & (arr != -1) & (arr != 0)
-    if bad.any():
-        j, i = np.argwhere(bad)[0]
-        raise fail("votes", "contain only +1, -1 and 0 (no vote)", f"votes[{j}, {i}] = {float(arr[j, i])!r}")
+    _first_bad("votes", arr, (arr != 1) & (arr != -1) & (arr != 0), "contain only +1, -1 and 0 (no vote)",
+               "entries are invalid")
     return arr
 
 
@@ -207,11 +200,7 @@ def check_real_matrix(x, name, n_columns=None, columns="columns"):
     if n_columns is not None and arr.shape[1] != n_columns:
         raise fail(name, f"have {n_columns} {columns}", f"got shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        more = f" ({int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
-        raise fail(name, "be finite (no NaN or inf)", f"{name}[{i}, {j}] = {float(arr[i, j])!r}{more}")
+    _first_bad(name, arr, ~np.isfinite(arr), "be finite (no NaN or inf)", "entries are not finite")
     return arr
 
 
@@ -406,6 +395,244 @@ def check_writable_folder(folder):
 
 
 def check_fitted(obj, attribute, what, call):
-    """``obj`` has been fitted (it has ``attribute``), else a RuntimeError saying to ``call`` first."""
+    """``obj`` has been fitted (it has the public ``attribute`` that fitting sets), else a RuntimeError saying to
+    ``call`` first."""
     if not hasattr(obj, attribute):
-        raise fail(what, "be fitted first", f"call {call} first", error=RuntimeError)
+        raise fail(what, "be fitted first", f"{attribute} is not set", f"Call {call} first.", error=RuntimeError)
+
+
+def check_vote_frame(frame, columns):
+    """A non-empty DataFrame with the ``columns`` (role -> name) and no missing value; returns those columns."""
+    check_instance(frame, "votes", pd.DataFrame, "a pandas DataFrame")
+    for role, name in columns.items():
+        if name not in frame.columns:
+            raise fail("votes", f"have a {role} column named {name!r}",
+                       f"its columns are {', '.join(map(repr, frame.columns))}", f"Pass {role}=... to name it.")
+    if frame.empty:
+        raise fail("votes", "have at least one vote", "the table is empty")
+    table = frame[list(columns.values())]
+    for name in columns.values():
+        if table[name].dtype.kind in "iub":  # integers cannot be missing
+            continue
+        missing = table[name].isna().to_numpy()
+        if missing.any():
+            count = int(missing.sum())
+            raise fail("votes", f"have no missing {name!r}", f"row {plain(table.index[missing.argmax()])!r} has none",
+                       f"{count} row{'s' if count > 1 else ''} in all; drop or fill them first.")
+    return table
+
+
+def check_one_vote_each(drop, table, task, worker):
+    """No repeated (task, worker) vote: ``drop`` marks the repeats found in ``table``."""
+    if drop.any():
+        first, count = table.iloc[int(drop.argmax())], int(drop.sum())
+        raise fail("votes", "have one vote per (task, worker)",
+                   f"worker {plain(first[worker])!r} voted more than once on task {plain(first[task])!r} "
+                   f"({count} repeated vote{'s' if count > 1 else ''} in all)",
+                   "Pass duplicates='first' or 'last' to keep one.")
+
+
+def check_gold_frame(gold, task, label, labels):
+    """A gold table: a DataFrame with the task and label columns, nothing missing, one label per task, only ``labels``.
+
+    Returns the task -> label Series (exact repeats dropped).
+    """
+    check_instance(gold, "gold", pd.DataFrame, "a pandas DataFrame")
+    for name in (task, label):
+        if name not in gold.columns:
+            raise fail("gold", f"have a column named {name!r}", f"its columns are {', '.join(map(repr, gold.columns))}")
+    table = gold[[task, label]].drop_duplicates()
+    for name in (task, label):
+        missing = table[name].isna().to_numpy()
+        if missing.any():
+            where = f"row {plain(table.index[missing.argmax()])!r}" if name == task else \
+                f"task {plain(table[task].iloc[missing.argmax()])!r}"
+            raise fail("gold", f"have no missing {name}", f"{where} has none "
+                       f"({int(missing.sum())} row{'s' if missing.sum() > 1 else ''} in all)", "Drop or fill it first.")
+    twice = table[task].duplicated(keep=False).to_numpy()
+    if twice.any():
+        first = plain(table[task].iloc[twice.argmax()])
+        both = table[label][(table[task] == first).to_numpy()]
+        count = table[task][twice].nunique()
+        raise fail("gold", "give each task one label",
+                   f"task {first!r} has {' and '.join(repr(plain(x)) for x in both)} ({count} task{'s' if count > 1 else ''} "
+                   "in all)", "Drop the conflicting rows.")
+    truth = table.set_index(task)[label]
+    unused = sorted(set(truth) - set(labels), key=str)
+    if unused:
+        raise fail("gold", "use only labels that some worker used", f"{unused!r} never appear in the votes")
+    return truth
+
+
+def check_gold_covers(n_gold, workers):
+    """Every worker has a gold vote (``no_gold='error'``)."""
+    if (n_gold == 0).any():
+        raise fail("gold", "cover every worker when no_gold='error'",
+                   f"worker {plain(workers[(n_gold == 0).argmax()])!r} has no gold vote",
+                   "Pass no_gold='prior' to give such workers the prior.")
+
+
+def check_gold_given(gold, what):
+    """A gold table was passed: ``what`` cannot do without one."""
+    if gold is None:
+        raise fail("gold", f"be given for {what}", "got None", "Pass a table of known truths.")
+
+
+def check_has_gold(truth, what):
+    """Some task of the votes has a gold label (``truth`` codes, -1 where none); ``what`` needs it."""
+    if (truth < 0).all():
+        raise fail("gold", f"be given for {what}", "no task of the votes has a gold label",
+                   "Pass a table of known truths.")
+
+
+def check_trust_source(trust):
+    """``WeightedMajorityVote``'s trust: 'em', 'one-coin', 'gold' or a Series of trust by worker."""
+    if not isinstance(trust, pd.Series) and trust not in ("em", "one-coin", "gold"):
+        raise fail("trust", "be 'em', 'one-coin', 'gold' or a pandas Series indexed by worker", f"got {trust!r}")
+
+
+def check_given_trust(trust, workers):
+    """A Series of trust in [0, 1] with an entry for every worker; returns it over ``workers`` as float64."""
+    missing = workers.difference(trust.index)
+    if len(missing):
+        raise fail("trust", "have an entry for every worker who voted", f"none for {[plain(w) for w in missing[:5]]!r}"
+                   + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    t = trust.reindex(workers).to_numpy(dtype=float)
+    bad = ~((t >= 0) & (t <= 1))
+    if bad.any():
+        raise fail("trust", "lie in [0, 1]", f"trust[{plain(workers[bad.argmax()])!r}] = {float(t[bad.argmax()])!r}")
+    return t
+
+
+def check_nonnegative_int(x, name):
+    """A whole number >= 0 (bool is not accepted)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0:
+        raise fail(name, "be a whole number >= 0", f"got {x!r}")
+    return int(x)
+
+
+def check_folds(folds):
+    """Folds for cross-fitting: a whole number >= 2."""
+    if check_positive_int(folds, "folds") < 2:
+        raise fail("folds", "be a whole number >= 2 (cross-fitting needs a fold to learn from)", f"got {folds!r}")
+    return int(folds)
+
+
+def check_no_missing(arr, name):
+    """No missing entry (None, NaN) in an array of labels."""
+    missing = pd.isna(arr)
+    if missing.any():
+        where = np.unravel_index(missing.argmax(), arr.shape)
+        raise fail(name, "have no missing labels", f"{name}[{', '.join(map(str, where))}] is missing")
+    return arr
+
+
+def check_label_matrix(x, name="votes"):
+    """A non-empty 2-D matrix of labels (n_examples, n_members) without missing entries."""
+    arr = np.asarray(x)
+    if arr.ndim != 2 or 0 in arr.shape:
+        raise fail(name, "be a 2-D matrix of predictions (n_examples, n_members) with at least one entry",
+                   f"got shape {arr.shape}")
+    return check_no_missing(arr, name)
+
+
+def check_labels(y, n, known=None):
+    """True labels ``y``: one per example (``n``), none missing, and (with ``known``) only labels seen at fit."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise fail("y", "hold one label per example", f"y has shape {y.shape} for {n} examples")
+    check_no_missing(y, "y")
+    if known is not None:
+        unknown = ~np.isin(y, known)
+        if unknown.any():
+            raise fail("y", "use the labels seen at fit", f"y[{int(unknown.argmax())}] = {plain(y[unknown.argmax()])!r}")
+    return y
+
+
+def check_predictions(votes, n_members, known):
+    """Member predictions at prediction time: the members seen at fit, and only labels seen at fit."""
+    if votes.shape[1] != n_members:
+        raise fail("X", f"hold the predictions of the {n_members} members seen at fit", f"got {votes.shape[1]} columns")
+    unknown = ~np.isin(votes, known)
+    if unknown.any():
+        i, j = np.unravel_index(unknown.argmax(), votes.shape)
+        raise fail("X", "use the labels seen at fit", f"prediction [{i}, {j}] = {plain(votes[i, j])!r}")
+
+
+def check_signal_matrix(x, shape):
+    """Signal values, one finite real number per example and member (``shape``), as float64."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf":
+        raise fail("signal", "be real numbers", f"got dtype {arr.dtype}", error=TypeError)
+    if arr.shape != shape:
+        raise fail("signal", "have one value per example and member, like the votes",
+                   f"signal has shape {arr.shape}, the votes {shape}")
+    arr = np.ascontiguousarray(arr, dtype=float)
+    _first_bad("signal", arr, ~np.isfinite(arr), "be finite", "entries are not finite")
+    return arr
+
+
+def check_signal_option(signal, members, given, known):
+    """Where the ensemble's signal comes from: the members (``signal`` None, 'confidence' or a callable) or the
+    caller (values ``given`` without members); ``known`` names the built-in signals."""
+    if members is None:
+        if signal is not None:
+            raise fail("signal", "be None without members", f"got {signal!r}",
+                       "Pass the signal values to fit, predict and belief as signal=.")
+        return
+    if given is not None:
+        raise fail("signal", "be computed from the members when they are given", "got signal values",
+                   "Set TrustEnsemble(members, signal=...) instead.")
+    if signal is not None and not callable(signal) and signal not in known:
+        raise fail("signal", "be None, 'confidence' or a callable signal(member, X)", f"got {signal!r}")
+
+
+def check_signal_given_alike(values, fitted):
+    """Signal values at prediction exactly when they were given at fit."""
+    if (values is None) != (fitted is None):
+        raise fail("signal", "be given at prediction exactly when it was given at fit",
+                   "got " + ("none" if values is None else "signal values"))
+
+
+def check_exact_method(method, n, costs, max_sources, lattice_max_support):
+    """An exact ``method`` that applies to these ``n`` sources (``costs`` holds the ones that do), else an error
+    naming the ones that do, cheapest first."""
+    if method in costs:
+        return
+    works = [f"method={m!r}" for m in sorted(costs, key=costs.get)]
+    hint = "Use " + ", ".join(works + ["method='bounds' (a certified interval)", "or accuracy_mc (an estimate)"]) + "."
+    if method == "lattice":
+        raise fail("weights", f"be integer multiples of one step for method='lattice', with under "
+                   f"{lattice_max_support} lattice points", "these are not", hint)
+    if method == "auto":
+        raise fail("q", f"have at most {max_sources['mitm']} sources with finite weight, or weights on a lattice, "
+                   "for an exact method", f"got n = {n} and weights on no lattice", hint)
+    raise fail("q", f"have at most {max_sources[method]} sources with finite weight for method={method!r}",
+               f"got n = {n}", hint)
+
+
+def check_lattice_size(n_points, resolution, max_points):
+    """The bounds' lattice at this ``resolution`` has fewer than ``max_points`` points."""
+    if n_points >= max_points:
+        raise fail("resolution", f"keep the lattice under {max_points} points",
+                   f"resolution = {resolution} gives {n_points} for these weights", "Use a smaller resolution.")
+
+
+def check_model_method(method, model, kind, others):
+    """``method`` applies to a trust model of class ``kind`` only; ``others`` names the alternatives."""
+    if not isinstance(model, kind):
+        raise fail("method", f"be {method!r} only for a {kind.__name__}", f"got a {type(model).__name__}",
+                   f"Use {others}.")
+
+
+def check_grid_size(method, n_points, max_points, rule, found, hint):
+    """A deterministic grid of ``n_points`` for ``method`` within ``max_points``."""
+    if n_points > max_points:
+        raise fail(f"method={method!r}", rule, found, hint)
+
+
+def check_reachable(m, max_observations, value, criterion):
+    """The search for observations needed has not passed ``max_observations`` with the loss still ``value``."""
+    if m >= max_observations:
+        raise fail("epsilon", f"be reachable within max_observations = {max_observations}",
+                   f"the {criterion} is still {value:.3g} there", "Raise max_observations or epsilon.")

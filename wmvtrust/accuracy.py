@@ -18,8 +18,9 @@ import numpy as np
 
 from . import _kernels as kn
 from ._stats import wilson
-from ._validation import (check_at_most_sources, check_bounds_options, check_choice, check_fraction,
-                          check_positive_int, check_probabilities, check_seed, check_weights, fail)
+from ._validation import (check_at_most_sources, check_bounds_options, check_choice, check_exact_method,
+                          check_fraction, check_lattice_size, check_positive_int, check_probabilities, check_seed,
+                          check_weights)
 from .voting import TIE_RTOL, bias, decide, tie_tolerance
 
 METHODS = ("auto", "enumerate", "mitm", "lattice", "bounds")
@@ -168,20 +169,6 @@ def _exact_costs(panel):
     return costs, lattice
 
 
-def _not_applicable(method, n, costs):
-    """The error for an exact method that does not apply, naming the ones that do."""
-    works = [f"method={m!r}" for m in sorted(costs, key=costs.get)]
-    hint = "Use " + ", ".join(works + ["method='bounds' (a certified interval)", "or accuracy_mc (an estimate)"]) + "."
-    if method == "lattice":
-        return fail("weights", f"be integer multiples of one step for method='lattice', with under "
-                    f"{LATTICE_MAX_SUPPORT} lattice points", "these are not", hint)
-    if method == "auto":
-        return fail("q", f"have at most {MAX_SOURCES['mitm']} sources with finite weight, or weights on a lattice, "
-                    "for an exact method", f"got n = {n} and weights on no lattice", hint)
-    return fail("q", f"have at most {MAX_SOURCES[method]} sources with finite weight for method={method!r}",
-                f"got n = {n}", hint)
-
-
 def _bounds(panel, resolution, width):
     """Certified [lower, upper]: round the weights to a lattice and bound the rounding's effect.
 
@@ -198,9 +185,7 @@ def _bounds(panel, resolution, width):
     while True:
         step = largest / res if largest > 0 else 1.0
         steps = np.rint(np.abs(w) / step).astype(np.int64)
-        if steps.sum() >= LATTICE_MAX_SUPPORT:
-            raise fail("resolution", f"keep the lattice under {LATTICE_MAX_SUPPORT} points",
-                       f"resolution = {res} gives {int(steps.sum())} for these weights", "Use a smaller resolution.")
+        check_lattice_size(int(steps.sum()), res, LATTICE_MAX_SUPPORT)
         ranges = kn.lattice_pmf_ranges(steps, np.abs(w) - step * steps, _positive_side(q, w))
         lo, hi = panel.combine(lambda offset: np.array(kn.lattice_interval(*ranges, step, offset, panel.tol)))
         lo, hi = max(best_lo, float(lo) - slack), min(best_hi, float(hi) + slack)  # A lies in [0, 1]
@@ -268,8 +253,7 @@ def accuracy(q, weights, prior=0.5, method="auto", *, resolution=None, width=Non
     costs, lattice = _exact_costs(panel)
     if method == "auto" and costs:
         method = min(costs, key=costs.get)
-    if method not in costs:
-        raise _not_applicable(method, panel.q.size, costs)
+    check_exact_method(method, panel.q.size, costs, MAX_SOURCES, LATTICE_MAX_SUPPORT)
     q, w, tol = panel.q, panel.w, panel.tol
     if method == "lattice":
         conditional = _lattice_conditional(q, w, *lattice, tol)

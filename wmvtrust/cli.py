@@ -18,7 +18,7 @@ from . import demo
 from . import io as wio
 from .accuracy import METHODS, accuracy, accuracy_mc
 from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVote
-from .voting import log_odds_weights
+from .voting import TIES, log_odds_weights
 
 PROG = "wmvtrust"
 PROGRESS_FROM = 100_000  # vote rows: larger inputs show a stage bar on stderr
@@ -146,7 +146,7 @@ def _parser():
     agg.add_argument("--label", default="label", help="label column name (default: label)")
     agg.add_argument("--duplicates", choices=("error", "first", "last"), default="error",
                      help="a worker voting twice on a task: refuse, or keep the first or last vote (default: error)")
-    agg.add_argument("--ties", choices=("coin", "report"), default="coin",
+    agg.add_argument("--ties", choices=TIES, default="coin",
                      help="break a tie by a seeded fair coin, or leave its label empty (default: coin)")
     agg.add_argument("--seed", type=int, default=0,
                      help="seed of the tie-breaking coin and of every other random choice (default: 0)")

@@ -33,12 +33,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._labels.codes import Codes
+from ._labels.latent import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
+from ._labels.models import most_probable, posterior, symmetric_weights
 from ._stats import beta_mean, wilson
-from ._validation import check_beta_prior, check_fraction, check_positive_int, check_rng, fail, plain
+from ._validation import (check_beta_prior, check_fitted, check_folds, check_fraction, check_label_matrix,
+                          check_labels, check_positive_int, check_predictions, check_rng, check_signal_given_alike,
+                          check_signal_matrix, check_signal_option)
 from .accuracy import accuracy
-from .crowd.codes import Codes
-from .crowd.latent import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
-from .crowd.models import most_probable, posterior, symmetric_weights
 from .stability import believed_accuracy
 from .trust import BetaTrust
 
@@ -65,7 +67,7 @@ def plurality_vote(votes, *, seed=0):
     >>> plurality_vote([[0, 1, 1], [2, 2, 0]]).tolist()
     [1, 2]
     """
-    votes = _vote_matrix(votes)
+    votes = check_label_matrix(votes)
     labels, codes = np.unique(votes, return_inverse=True)
     codes = codes.reshape(votes.shape)
     counts = np.zeros((votes.shape[0], labels.size))
@@ -137,10 +139,7 @@ class TrustEnsemble:
         self
         """
         votes, values = self._inputs(X, signal)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != votes.shape[0]:
-            raise fail("y", "hold one label per example", f"y has shape {y.shape} for {votes.shape[0]} examples")
-        _no_missing(y, "y")
+        y = check_labels(y, votes.shape[0])
         self.labels_ = np.unique(np.concatenate([y, votes.ravel()]))
         self.n_members_ = votes.shape[1]
         self.edges_ = _edges(values, check_positive_int(self.bins, "bins"))
@@ -230,15 +229,8 @@ class TrustEnsemble:
         (True, True)
         """
         codes, values = self._codes(X, signal)
-        if check_positive_int(folds, "folds") < 2:
-            raise fail("folds", "be a whole number >= 2 (cross-fitting needs a fold to learn from)", f"got {folds!r}")
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != codes.shape[0]:
-            raise fail("y", "hold one label per example", f"y has shape {y.shape} for {codes.shape[0]} examples")
-        _no_missing(y, "y")
-        unknown = ~np.isin(y, self.labels_)
-        if unknown.any():
-            raise fail("y", "use the labels seen at fit", f"y[{int(unknown.argmax())}] = {plain(y[unknown.argmax()])!r}")
+        folds = check_folds(folds)
+        y = check_labels(y, codes.shape[0], self.labels_)
         truth = np.searchsorted(self.labels_, y)
         n_labels = self.labels_.size
         probas = _posterior(codes, _bin_index(values, self.edges_), self._alpha, self._beta, n_labels)
@@ -292,41 +284,25 @@ class TrustEnsemble:
 
     def _inputs(self, X, signal):
         """The vote matrix and the signal matrix (or None) for inputs or predictions."""
+        check_signal_option(self.signal, self.members, signal, SIGNALS)
         if self.members is None:
-            if self.signal is not None:
-                raise fail("signal", "be None without members", f"got {self.signal!r}",
-                           "Pass the signal values to fit, predict and belief as signal=.")
-            votes = _vote_matrix(X, "X")
-            return votes, None if signal is None else _signal_matrix(signal, votes.shape)
-        if signal is not None:
-            raise fail("signal", "be computed from the members when they are given", "got signal values",
-                       "Set TrustEnsemble(members, signal=...) instead.")
-        if self.signal is not None and not callable(self.signal) and self.signal not in SIGNALS:
-            raise fail("signal", "be None, 'confidence' or a callable signal(member, X)", f"got {self.signal!r}")
-        votes = _vote_matrix(np.column_stack([np.asarray(m.predict(X)) for m in self.members]), "the members' predictions")
+            votes = check_label_matrix(X, "X")
+            return votes, None if signal is None else check_signal_matrix(signal, votes.shape)
+        votes = check_label_matrix(np.column_stack([np.asarray(m.predict(X)) for m in self.members]), "the members' predictions")
         if self.signal is None:
             return votes, None
         if callable(self.signal):
             values = np.column_stack([np.asarray(self.signal(m, X)) for m in self.members])
         else:
             values = np.column_stack([np.asarray(m.predict_proba(X)).max(axis=1) for m in self.members])
-        return votes, _signal_matrix(values, votes.shape)
+        return votes, check_signal_matrix(values, votes.shape)
 
     def _codes(self, X, signal):
         """Label codes and signal values of new examples, checked against what was fitted."""
-        if not hasattr(self, "labels_"):
-            raise fail("the ensemble", "be fitted first", "call fit(X, y) before predicting", error=RuntimeError)
+        check_fitted(self, "labels_", "the ensemble", "fit(X, y)")
         votes, values = self._inputs(X, signal)
-        if votes.shape[1] != self.n_members_:
-            raise fail("X", f"hold the predictions of the {self.n_members_} members seen at fit",
-                       f"got {votes.shape[1]} columns")
-        if (values is None) != (self._validation[2] is None):
-            raise fail("signal", "be given at prediction exactly when it was given at fit",
-                       "got " + ("none" if values is None else "signal values"))
-        unknown = ~np.isin(votes, self.labels_)
-        if unknown.any():
-            i, j = np.unravel_index(unknown.argmax(), votes.shape)
-            raise fail("X", "use the labels seen at fit", f"prediction [{i}, {j}] = {plain(votes[i, j])!r}")
+        check_predictions(votes, self.n_members_, self.labels_)
+        check_signal_given_alike(values, self._validation[2])
         return np.searchsorted(self.labels_, votes), values
 
 
@@ -366,37 +342,6 @@ class EnsembleBelief:
         models = {"independent": self.independent, "latent": self.latent, "latent_agree": self.latent_agree,
                   "latent_distractor": self.latent_distractor, "record": self.record, "theorem1": self.theorem1}
         return {name: value - self.realised for name, value in models.items() if value is not None}
-
-
-def _vote_matrix(votes, name="votes"):
-    """A non-empty 2-D matrix of labels without missing entries."""
-    arr = np.asarray(votes)
-    if arr.ndim != 2 or 0 in arr.shape:
-        raise fail(name, "be a 2-D matrix of predictions (n_examples, n_members) with at least one entry",
-                   f"got shape {arr.shape}")
-    _no_missing(arr, name)
-    return arr
-
-
-def _no_missing(arr, name):
-    missing = pd.isna(arr)
-    if missing.any():
-        where = np.unravel_index(missing.argmax(), arr.shape)
-        raise fail(name, "have no missing labels", f"{name}[{', '.join(map(str, where))}] is missing")
-
-
-def _signal_matrix(values, shape):
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "iuf":
-        raise fail("signal", "be real numbers", f"got dtype {arr.dtype}", error=TypeError)
-    if arr.shape != shape:
-        raise fail("signal", "have one value per example and member, like the votes",
-                   f"signal has shape {arr.shape}, the votes {shape}")
-    arr = np.ascontiguousarray(arr, dtype=float)
-    if not np.isfinite(arr).all():
-        i, j = np.unravel_index((~np.isfinite(arr)).argmax(), shape)
-        raise fail("signal", "be finite", f"signal[{i}, {j}] = {float(arr[i, j])!r}")
-    return arr
 
 
 def _edges(values, bins):

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from ._labels.codes import Codes
+from ._labels.models import one_coin_em
 from ._validation import (check_beta_prior, check_positive_int, check_positive_real, check_records, check_signs,
                           check_vote_matrix)
-from .crowd.codes import Codes
-from .crowd.models import one_coin_em
 from .trust import BetaTrust
 from .voting import log_odds_weights
 

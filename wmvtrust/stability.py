@@ -24,8 +24,9 @@ import numpy as np
 from scipy import stats
 
 from ._stats import beta_mean
-from ._validation import (check_beta_prior, check_choice, check_fraction, check_instance, check_positive_int,
-                          check_positive_real, check_probabilities, check_same_shape, check_seed, check_weights, fail)
+from ._validation import (check_beta_prior, check_choice, check_fraction, check_grid_size, check_instance,
+                          check_model_method, check_positive_int, check_positive_real, check_probabilities,
+                          check_reachable, check_same_shape, check_seed, check_weights)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
 from .trust import BetaTrust, DiscreteTrust
 from .voting import log_odds_weights
@@ -96,21 +97,15 @@ def _points(model, method, draws, seed, order):
         else:
             method = "quadrature" if order ** model.n_sources <= MAX_POINTS else "montecarlo"
     if method == "exact":
-        if not isinstance(model, DiscreteTrust):
-            raise fail("method", "be 'exact' only for a DiscreteTrust", f"got a {type(model).__name__}",
-                       "Use 'quadrature' or 'montecarlo'.")
-        if model.n_joint > MAX_POINTS:
-            raise fail("method='exact'", f"have at most {MAX_POINTS} joint support points",
-                       f"the model has {model.n_joint}", "Use method='montecarlo'.")
+        check_model_method(method, model, DiscreteTrust, "'quadrature' or 'montecarlo'")
+        check_grid_size(method, model.n_joint, MAX_POINTS, f"have at most {MAX_POINTS} joint support points",
+                        f"the model has {model.n_joint}", "Use method='montecarlo'.")
         probs, rows = zip(*model.joint())
         return np.array(rows, dtype=float), np.array([float(p) for p in probs]), method
     if method == "quadrature":
-        if not isinstance(model, BetaTrust):
-            raise fail("method", "be 'quadrature' only for a BetaTrust", f"got a {type(model).__name__}",
-                       "Use 'exact' or 'montecarlo'.")
-        if order ** model.n_sources > MAX_POINTS:
-            raise fail("method='quadrature'", f"have order ** n_sources <= {MAX_POINTS}",
-                       f"{order} ** {model.n_sources} points", "Use a lower order or method='montecarlo'.")
+        check_model_method(method, model, BetaTrust, "'exact' or 'montecarlo'")
+        check_grid_size(method, order ** model.n_sources, MAX_POINTS, f"have order ** n_sources <= {MAX_POINTS}",
+                        f"{order} ** {model.n_sources} points", "Use a lower order or method='montecarlo'.")
         nodes, weights = model.quadrature(order)
         index = np.array(list(itertools.product(range(order), repeat=model.n_sources)))
         cols = np.arange(model.n_sources)
@@ -485,9 +480,7 @@ def observations_needed(p_or_prior, epsilon, *, max_observations=100_000, estima
 
     lo, hi = 0, 1  # loss(lo) >= epsilon (lo = 0: no observation), loss(hi) < epsilon once found
     while (value := loss(hi)) >= epsilon:
-        if hi >= max_observations:
-            raise fail("epsilon", f"be reachable within max_observations = {max_observations}",
-                       f"the {criterion} is still {value:.3g} there", "Raise max_observations or epsilon.")
+        check_reachable(hi, max_observations, value, criterion)
         lo, hi = hi, min(2 * hi, max_observations)
     while hi - lo > 1:
         mid = (lo + hi) // 2

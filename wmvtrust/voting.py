@@ -5,7 +5,15 @@ import numpy as np
 from ._validation import check_choice, check_fraction, check_probabilities, check_rng, check_votes, check_weights
 
 TIE_RTOL = 1e-12
-"""A weighted sum S is a tie when |S| <= TIE_RTOL * (sum of |finite weights| + |bias|)."""
+"""The one tie tolerance, relative to the size of what is compared.
+
+A weighted sum S is a tie when |S| <= TIE_RTOL * (sum of |finite weights| + |bias|); among
+labels, a label ties with the most probable one when its posterior probability (or vote count)
+is within TIE_RTOL times the largest. A reported tie is the value that is no decision: 0 for
+the signs +1 and -1, -1 for label codes.
+"""
+TIES = ("coin", "report")
+"""What to do with a tie: break it by a fair coin (a uniform draw among the tied labels), or report it."""
 
 
 def log_odds_weights(trust):
@@ -75,7 +83,7 @@ def decide(votes, weights, prior=0.5, *, ties="coin", seed=None):
     >>> decide([1, -1], [1.0, 1.0], ties="report").item()
     0
     """
-    check_choice(ties, "ties", ("coin", "report"))
+    check_choice(ties, "ties", TIES)
     rng = check_rng(seed)
     w = check_weights(weights)
     x = check_votes(votes, w.size)

@@ -20,7 +20,7 @@ from scipy import special
 import wmvtrust as wt
 from latent_enumeration import (ONE, accuracy, all_profiles, bayes_posterior, belief, binary_accuracy, profiles, rule_coin,
                                 rule_lowest, vote_table)
-from wmvtrust.crowd.latent import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
+from wmvtrust._labels.latent import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
 
 
 # ---------------------------------------------------------------- the model, by enumeration
@@ -57,7 +57,7 @@ def symmetric_joint(pi, p, n_labels):
 
 
 def library_posterior(pi, p, rho, n_labels):
-    """wmvtrust.crowd.distractor_posterior on every profile (rows in the order of profiles())."""
+    """wmvtrust._labels.latent.distractor_posterior on every profile (rows in the order of profiles())."""
     return distractor_posterior(all_profiles(len(p), n_labels), np.array(p, dtype=float), np.array(rho, dtype=float),
                                 np.array(pi, dtype=float), n_labels)
 

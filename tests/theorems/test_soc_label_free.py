@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from latent_enumeration import ONE, accuracy, bayes_posterior, belief, profiles, rule_coin, rule_lowest, vote_table
-from wmvtrust.crowd.latent import hard_class_posterior
+from wmvtrust._labels.latent import hard_class_posterior
 
 
 def joint(rho, share, confusion, rates):

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 import wmvtrust as wt
 from latent_enumeration import (ONE, accuracy, all_profiles, bayes_posterior, belief, binary_accuracy, profiles, rule_coin,
                                 rule_lowest)
-from wmvtrust.crowd.latent import latent_class_posterior
-from wmvtrust.crowd.models import posterior, symmetric_weights
+from wmvtrust._labels.latent import latent_class_posterior
+from wmvtrust._labels.models import posterior, symmetric_weights
 
 
 # ---------------------------------------------------------------- the model, by enumeration
@@ -41,7 +41,7 @@ def joint(pi, p, n_labels):
 
 
 def library_posterior(pi, p, n_labels):
-    """wmvtrust.crowd.latent_class_posterior on every profile (rows in the order of profiles())."""
+    """wmvtrust._labels.latent.latent_class_posterior on every profile (rows in the order of profiles())."""
     data = all_profiles(len(p), n_labels)
     return latent_class_posterior(data, np.array(p, dtype=float), np.array(pi, dtype=float), n_labels)
 

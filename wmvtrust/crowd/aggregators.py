@@ -10,17 +10,18 @@ whose truth is given keeps it: probability 1 on its gold label.
 import numpy as np
 import pandas as pd
 
+from .._labels.latent import latent_class_em, latent_class_posterior
+from .._labels.models import (balanced_accuracy, believed, clamp, confusion_from_gold, dawid_skene_em, most_probable,
+                              one_coin_em, posterior, symmetric_weights)
 from .._stats import beta_mean
-from .._validation import (check_beta_prior, check_choice, check_fraction, check_positive_int, check_positive_real,
-                           check_rng, fail, plain)
+from .._validation import (check_beta_prior, check_choice, check_fitted, check_fraction, check_given_trust,
+                           check_gold_given, check_has_gold, check_nonnegative_int, check_positive_int,
+                           check_positive_real, check_rng, check_trust_source)
+from ..voting import TIES
 from .beliefs import PanelModel, summarise
-from .latent import latent_class_em, latent_class_posterior
-from .models import (balanced_accuracy, believed, clamp, confusion_from_gold, dawid_skene_em, most_probable,
-                     one_coin_em, posterior, symmetric_weights)
 from .votes import gold_codes, gold_record, read_votes
 
 NO_GOLD = ("prior", "error")
-TIES = ("coin", "report")
 
 
 class _Aggregator:
@@ -119,9 +120,7 @@ class _Aggregator:
         -------
         CrowdSummary
         """
-        if not hasattr(self, "_fitted"):
-            raise fail("the aggregator", "be fitted before its summary", "call fit(votes, gold) first",
-                       error=RuntimeError)
+        check_fitted(self, "probas_", "the aggregator", "fit(votes, gold)")
         folds = check_positive_int(folds, "folds")
         confidence, epsilon = check_fraction(confidence, "confidence"), check_positive_real(epsilon, "epsilon")
         data, truth = self._fitted
@@ -219,9 +218,7 @@ class WeightedMajorityVote(_Aggregator):
 
     def _check_params(self):
         check_choice(self.no_gold, "no_gold", NO_GOLD)
-        if not isinstance(self.trust, pd.Series) and self.trust not in ("em", "one-coin", "gold"):
-            raise fail("trust", "be 'em', 'one-coin', 'gold' or a pandas Series indexed by worker",
-                       f"got {self.trust!r}")
+        check_trust_source(self.trust)
         check_beta_prior(self.prior)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
@@ -232,9 +229,9 @@ class WeightedMajorityVote(_Aggregator):
         alpha = beta = np.full(codes.n_workers, np.nan)
         n_iter, converged, fit = 0, True, None
         if isinstance(self.trust, pd.Series):
-            t = self._given_trust(data)
+            t = check_given_trust(self.trust, data.workers)
         elif self.trust == "gold":
-            _need_gold(truth, "trust='gold'")
+            check_has_gold(truth, "trust='gold'")
             right, n_gold = gold_record(data, truth, self.no_gold)
             alpha, beta = self.prior[0] + right, self.prior[1] + n_gold - right
             t = beta_mean(right, n_gold, self.prior)
@@ -254,18 +251,6 @@ class WeightedMajorityVote(_Aggregator):
         return probas, {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged,
                         "_confusion_fit": fit}
 
-    def _given_trust(self, data):
-        trust = self.trust
-        missing = data.workers.difference(trust.index)
-        if len(missing):
-            raise fail("trust", "have an entry for every worker who voted", f"none for {[plain(w) for w in missing[:5]]!r}"
-                       + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
-        t = trust.reindex(data.workers).to_numpy(dtype=float)
-        bad = ~((t >= 0) & (t <= 1))
-        if bad.any():
-            raise fail("trust", "lie in [0, 1]", f"trust[{plain(data.workers[bad.argmax()])!r}] = {float(t[bad.argmax()])!r}")
-        return t
-
     def _panel(self, data):
         if data.labels.size < 2:
             return "Stability of optimality: not defined with one label."
@@ -279,12 +264,6 @@ class WeightedMajorityVote(_Aggregator):
             return PanelModel(log_rule, log_class, dirichlet=self._confusion_fit.dirichlet, trust=t)
         return PanelModel(log_rule, log_class, alpha=self.trust_["alpha"].to_numpy(),
                           beta=self.trust_["beta"].to_numpy(), trust=t)
-
-
-def _need_gold(truth, what):
-    if (truth < 0).all():
-        raise fail("gold", f"be given for {what}", "no task of the votes has a gold label",
-                   "Pass a table of known truths.")
 
 
 def _symmetric_rows(t, n_labels):
@@ -379,12 +358,11 @@ class ConfusionMatrixVote(_Aggregator):
             check_positive_real(self.prior, "prior")
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
-        if isinstance(self.restarts, bool) or not isinstance(self.restarts, (int, np.integer)) or self.restarts < 0:
-            raise fail("restarts", "be a whole number >= 0", f"got {self.restarts!r}")
+        check_nonnegative_int(self.restarts, "restarts")
 
     def _infer(self, data, truth):
         if self.trust == "gold":
-            _need_gold(truth, "trust='gold'")
+            check_has_gold(truth, "trust='gold'")
             fit = confusion_from_gold(data.codes, truth=truth, prior=self.prior)
         else:
             fit = dawid_skene_em(data.codes, truth=truth, prior=self.prior, max_iter=self.max_iter, tol=self.tol,
@@ -472,8 +450,7 @@ class DifficultyAwareVote(_Aggregator):
         -------
         self
         """
-        if gold is None:
-            raise fail("gold", "be given for DifficultyAwareVote", "got None", "Pass a table of known truths.")
+        check_gold_given(gold, "DifficultyAwareVote")
         super().fit(votes, gold)
         rest = self._fitted[1] < 0
         self.believed_accuracy_ = float(believed(self.probas_.to_numpy()[rest])) if rest.any() else float("nan")
@@ -486,7 +463,7 @@ class DifficultyAwareVote(_Aggregator):
         check_positive_real(self.tol, "tol")
 
     def _infer(self, data, truth):
-        _need_gold(truth, "DifficultyAwareVote")
+        check_has_gold(truth, "DifficultyAwareVote")
         codes, n_labels = data.codes, max(data.labels.size, 2)
         on_gold = truth[codes.task] >= 0
         gold_task = np.unique(codes.task[on_gold], return_inverse=True)[1]

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from .._labels.latent import hard_class_em
+from .._labels.models import believed, dawid_skene_em
 from .._stats import wilson
 from ..stability import soo_bounds
 from ..trust import BetaTrust
-from .latent import hard_class_em
-from .models import believed, dawid_skene_em
 
 PANELS = 50  # tasks whose panels a summary simulates
 CELLS_PER_PANEL = 40_000  # simulated draws x voters x cells of a voter's matrix, per panel: the Monte Carlo budget

@@ -12,7 +12,7 @@ from scipy import special
 
 from .. import _kernels as kn
 from .._stats import beta_mean
-from .codes import Codes
+from ..voting import TIE_RTOL
 
 
 CHUNKS = 16  # at most this many chunks of tasks per EM pass, each with its own statistics: parallel, deterministic
@@ -94,6 +94,7 @@ def posterior(codes, weights, log_prior):
 
     Examples
     --------
+    >>> from wmvtrust._labels.codes import Codes
     >>> codes = Codes.dense(np.array([[0, 1, 1]]), n_labels=2)
     >>> posterior(codes, np.log([9.0, 1.5, 1.5]), np.zeros(2)).round(12).tolist()  # ln 9 against 2 ln 1.5
     [[0.8, 0.2]]
@@ -116,8 +117,13 @@ def softmax(score):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def most_probable(probas, ties, rng, tol=1e-12):
-    """The most probable label per task; a tie (within ``tol``) is reported as -1 or broken by ``rng``.
+def most_probable(probas, ties, rng):
+    """The most probable label per task: the decision rule of every aggregator and of the ensemble.
+
+    ``probas`` holds posterior probabilities (or vote counts), one row per task. A label ties with
+    the best when it is within ``TIE_RTOL`` times the best (the tolerance of ``voting.decide``);
+    a tie is reported as -1 (``ties="report"``) or broken by a uniform draw from ``rng`` among the
+    tied labels (``ties="coin"``), drawn for the tied tasks only.
 
     Examples
     --------
@@ -125,7 +131,8 @@ def most_probable(probas, ties, rng, tol=1e-12):
     [1, -1]
     """
     decision = probas.argmax(axis=1)
-    tied = probas >= probas[np.arange(probas.shape[0]), decision][:, None] - tol
+    best = probas[np.arange(probas.shape[0]), decision][:, None]
+    tied = probas >= best - TIE_RTOL * np.abs(best)
     several = np.flatnonzero(tied.sum(axis=1) > 1)
     if ties == "report":
         decision[several] = -1
@@ -152,6 +159,7 @@ def majority_posterior(codes, truth):
 
     Examples
     --------
+    >>> from wmvtrust._labels.codes import Codes
     >>> codes = Codes.dense(np.array([[0, 1, 1], [0, 1, 2], [2, 2, 2]]), n_labels=3)
     >>> majority_posterior(codes, np.array([-1, -1, 0])).round(3).tolist()
     [[0.0, 1.0, 0.0], [0.333, 0.333, 0.333], [1.0, 0.0, 0.0]]
@@ -280,6 +288,7 @@ def dawid_skene_em(codes, *, truth, prior="pooled", max_iter=500, tol=1e-6, rest
 
     Examples
     --------
+    >>> from wmvtrust._labels.codes import Codes
     >>> votes = np.array([[0, 0, 1], [1, 1, 1], [0, 0, 0], [1, 1, 0]])  # worker 2 answers against the others
     >>> fit = dawid_skene_em(Codes.dense(votes, n_labels=2), truth=np.full(4, -1))
     >>> fit.probas.argmax(axis=1).tolist(), fit.converged

@@ -299,7 +299,7 @@ def hard_class_em(codes, fit, *, share=0.25, max_iter=300, tol=1e-6):
     >>> truth, hard = rng.integers(0, 2, 3000), rng.random(3000) < 0.3  # workers guess on 30% of the tasks
     >>> right = np.where(hard[:, None], rng.random((3000, 5)) < 0.5, rng.random((3000, 5)) < 0.85)
     >>> codes = Codes.dense(np.where(right, truth[:, None], 1 - truth[:, None]), n_labels=2)
-    >>> from wmvtrust.crowd.models import dawid_skene_em
+    >>> from wmvtrust._labels.models import dawid_skene_em
     >>> found = hard_class_em(codes, dawid_skene_em(codes, truth=np.full(3000, -1)))
     >>> bool(0.15 < found.share < 0.35), found.p_value < 1e-3  # independence refuted; the share near 0.3
     (True, True)
