@@ -33,8 +33,9 @@ CLAIM = ("Members of a deep-equilibrium ensemble trained on the same data make c
          "the trust-weighted ensemble believes under the independence assumption of Theorem 1 lies above the "
          "accuracy it realises on held-out data of the validation distribution. Dependence-aware beliefs do "
          "better: the rule's cross-fitted validation record is closer, and a latent difficulty class fitted on "
-         "the joint validation record (proofs/soc_latent_class.md) brackets the realised accuracy between its "
-         "errors-agreeing reading (a lower bound, by the exact binary kernels) and its symmetric-noise reading; "
+         "the joint validation record (proofs/soc_latent_class.md) is measured to bracket the realised accuracy "
+         "between its errors-agreeing reading (with positive weights a proved lower bound on the model's accuracy) "
+         "and its symmetric-noise reading (no proved upper bound: an observation, not a theorem); "
          "with ten labels, the latent class whose members lean towards one shared wrong label per example is "
          "closer than independence too.")
 RULES = {"best": "best member", "plurality": "plurality", "soft": "soft vote (mean probabilities)",

@@ -17,13 +17,18 @@ What the ensemble may believe about its own accuracy (``TrustEnsemble.belief``):
   class, fitted on the joint validation record (proofs/soc_latent_class.md);
 - ``latent_agree``: ``sum_d pi_d A(t_d, w)`` by the exact kernels, the latent-class
   model's prior accuracy when the members who err agree on one wrong label: equal
-  in expectation to ``latent`` for two labels, and for more labels the worst case
-  over how wrong votes split (a lower bound when every weight is positive), so
-  ``latent_agree`` and ``latent`` bracket the model's accuracy;
+  in expectation to ``latent`` for two labels, and for more labels, when every weight
+  is positive, a lower bound on the model's accuracy however the wrong votes of a
+  class split (proofs/soc_latent_class.md, Proposition E). ``latent`` (symmetric
+  noise) is not an upper bound: wrong votes that split more evenly do better
+  (the counterexample after Proposition E);
 - ``latent_distractor`` (more than two labels): the latent class in which the members
   who err lean towards one shared wrong label per example, with a pull ``rho`` per class
   fitted by EM (proofs/soc_latent_class.md, (f)); ``rho = 0`` is ``latent``, ``rho -> 1``
-  approaches ``latent_agree``;
+  approaches ``latent_agree``. At fixed trusts and class weights the accuracy falls as
+  ``rho`` grows when the weights are equal (Proposition G); with unequal weights, as
+  here, a pull can raise it above its ``rho = 0`` value, so that ordering is typical,
+  not guaranteed;
 - ``record``: the rule's own cross-fitted accuracy on validation, a Beta posterior
   mean that needs no independence at all.
 """

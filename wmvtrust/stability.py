@@ -7,7 +7,7 @@ For a trust model (independent random trustworthiness ``P`` with means ``t``):
   Theorem 1): exactly over a discrete model's joint support, by tensor Gauss-Jacobi
   quadrature for a Beta model with few sources, or by Monte Carlo over ``P``
   with the exact accuracy of each draw;
-- the SoC gap ``E[A(P, w(t))] - A(t, w(t))`` (0 by Theorem 1 for unbiased trust);
+- the SoC gap ``E[A(P, w(t))] - A(t, w(t))`` (0 by Theorem 1 for unbiased trust: the model's ``P_i`` are independent);
 - the SoO gap ``E[A(P, w(P)) - A(P, w(t))] >= 0``, with the bound of Theorem 3 and
   the tighter sign-aware bound (proofs/theorem3_soo_bound.md);
 - their frequentist counterparts for fixed trustworthiness ``p`` and trust
@@ -208,7 +208,8 @@ def soc_gap(model, trust=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS,
             confidence=0.95):
     """Stability-of-correctness gap ``E[A(P, w(t))] - A(t, w(t))``: actual minus believed accuracy.
 
-    Zero for unbiased trust (Theorem 1, proofs/theorem1_soc.md). Passing a biased
+    Zero for unbiased trust, the model's ``P_i`` being independent given what the decision
+    maker knows, with means ``t`` (Theorem 1, proofs/theorem1_soc.md). Passing a biased
     ``trust`` (e.g. ``tempered_trust(model.mean, 2)``) shows the gap it opens.
 
     Parameters
@@ -269,9 +270,13 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
     The expected value of perfect information about the trustworthiness; equal to
     ``E[A*(P)] - A*(t)`` by Theorem 1. Each draw's term is the exact accuracy of the
     oracle rule minus that of the trust rule on the same P, so every term is >= 0
-    (Theorem 2) and the Monte Carlo variance is small; the interval's lower end is
-    therefore never below 0. Reported with its bounds: 0, the sign-aware bound and
-    Theorem 3's ``sum_i E|P_i - t_i|``.
+    (Theorem 2) up to the tie tolerance: on a near tie of the oracle's weights
+    (``0 < |S| <= TIE_RTOL * (sum |w_i(P)| + |b|)``) the oracle tosses a coin where the
+    Bayes rule would decide, which can make a term negative by at most a quarter of that
+    tolerance (proofs/theorem2_soo_nonnegative.md, "The tie tolerance"). The Monte Carlo
+    variance is small. Reported with its bounds: 0 (exact ties), the sign-aware bound and
+    Theorem 3's ``sum_i E|P_i - t_i|`` (each upper bound plus at most
+    ``TIE_RTOL * (sum |w_i(t)| + |b|) / 4`` with the tolerance).
 
     Parameters
     ----------
@@ -305,7 +310,7 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
 
     est = _expectation(model, gain, method, draws, seed, order, confidence)
     theorem3, sign_aware = soo_bounds(model)
-    ci_low = None if est.ci_low is None else max(est.ci_low, 0.0)  # every term is >= 0: so is the gap
+    ci_low = None if est.ci_low is None else max(est.ci_low, 0.0)  # every term is >= 0 up to the tie tolerance (< 1e-12)
     return Estimate(est.value, est.method, est.stderr, ci_low, est.ci_high, 0.0, theorem3, sign_aware)
 
 

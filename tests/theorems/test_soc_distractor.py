@@ -437,3 +437,79 @@ def test_belief_on_held_out_tasks_is_the_realised_accuracy_and_the_symmetric_bel
     gaps, symmetric_gaps = np.array(gaps), np.array(symmetric_gaps)
     assert abs(gaps.mean()) < 3 * gaps.std(ddof=1) / np.sqrt(gaps.size)
     assert symmetric_gaps.mean() > 10 * symmetric_gaps.std(ddof=1) / np.sqrt(symmetric_gaps.size)
+
+
+# ---------------------------------------------------------------- between the two ends: equal weights (Proposition G)
+
+
+@settings(max_examples=25)
+@given(distractor_models(labels=(3, 4)), st.data())
+def test_with_equal_weights_the_accuracy_falls_as_the_pull_grows(model, data):
+    """(f), Proposition G: plurality with equal weights and fair ties, rho <= rho' in every class:
+
+    sum_d pi_d A(p_d, w) = Acc(rho = 1) <= Acc(rho') <= Acc(rho) <= Acc(0), and Acc(0) is the symmetric-noise
+    accuracy of the model of (a). Exact, by enumeration of (d, y, c, v).
+    """
+    pi, p, rho, n_labels = model
+    m, k = len(p), len(pi)
+    w = [1] * m
+    more = [r + (1 - r) * data.draw(st.fractions(0, 1, max_denominator=4)) for r in rho]  # rho' >= rho
+
+    def acc(pull):
+        return accuracy(joint(pi, p, pull, n_labels), lambda v: rule_coin(v, w, n_labels))
+
+    bound = sum((pi[d] * binary_accuracy([p[i][d] for i in range(m)], w) for d in range(k)), Fraction(0))
+    symmetric = accuracy(symmetric_joint(pi, p, n_labels), lambda v: rule_coin(v, w, n_labels))
+    assert acc([Fraction(0)] * k) == symmetric
+    assert acc([ONE] * k) == bound
+    assert bound <= acc(more) <= acc(rho) <= symmetric
+
+
+@settings(max_examples=25)
+@given(distractor_models(labels=(3, 4)), st.data())
+def test_with_equal_weights_identically_distributed_wrong_votes_do_no_better_than_symmetric_noise(model, data):
+    """(f), Lemma G and the remark after Proposition G: given (Y, D = d) and the pattern of right votes, the wrong
+    votes i.i.d. with any law a_d on the wrong labels (a vote y + s, s = 1..L-1, with probability a_d[s]): with
+    equal weights the accuracy is at most the symmetric-noise accuracy (a_d uniform) and at least the bound of (e).
+    """
+    pi, p, _, n_labels = model
+    m, k = len(p), len(pi)
+    w = [1] * m
+    laws = []
+    for _ in range(k):
+        masses = data.draw(st.lists(st.integers(0, 5), min_size=n_labels - 1, max_size=n_labels - 1).filter(any))
+        laws.append([Fraction(x, sum(masses)) for x in masses])
+    table = {v: [sum(pi[d] * math.prod((p[i][d] if v[i] == y else (1 - p[i][d]) * laws[d][(v[i] - y) % n_labels - 1]
+                                        for i in range(m)), start=ONE) for d in range(k)) / n_labels
+                 for y in range(n_labels)]
+             for v in profiles(m, n_labels)}
+    rule = lambda v: rule_coin(v, w, n_labels)  # noqa: E731
+    bound = sum((pi[d] * binary_accuracy([p[i][d] for i in range(m)], w) for d in range(k)), Fraction(0))
+    assert bound <= accuracy(table, rule) <= accuracy(symmetric_joint(pi, p, n_labels), rule)
+
+
+def test_with_unequal_weights_a_pull_can_raise_the_accuracy():
+    """(f), the counterexample after Proposition G: the symmetric end is not an upper bound for unequal weights.
+
+    L = 3, K = 1, weights (6, 6, 3, 1, 1, 1), p = (1, 0, 0, 0, 0, 0): the truth scores 6 and wins only in a three-way
+    tie at 6, when the wrong member of weight 6 is alone on one wrong label and the other four (3 + 1 + 1 + 1) are
+    on the other; the pull makes those four agree more often. Acc(rho) = (1 - rho^2)(1 + 3 rho^2)/48, above
+    Acc(0) = 1/48 for 0 < rho^2 < 2/3 (Acc(1/2) = 7/256). With p = (99/100, 1/100, ..., 1/100) still
+    Acc(1/2) > Acc(0): trustworthiness strictly inside (0, 1) does not restore the bound.
+    """
+    w, n_labels = [6, 6, 3, 1, 1, 1], 3
+
+    def acc(p, rho):
+        return accuracy(joint([ONE], [[x] for x in p], [rho], n_labels), lambda v: rule_coin(v, w, n_labels))
+
+    corner = [ONE] + [Fraction(0)] * 5
+    for rho in (Fraction(0), Fraction(1, 4), Fraction(1, 2), Fraction(4, 5), ONE):
+        assert acc(corner, rho) == (1 - rho**2) * (1 + 3 * rho**2) / 48
+    assert (acc(corner, Fraction(0)), acc(corner, Fraction(1, 2)), acc(corner, ONE)) == \
+        (Fraction(1, 48), Fraction(7, 256), Fraction(0))
+    assert binary_accuracy(corner, w) == 0  # the errors-agreeing end of (e), still a lower bound
+
+    inside = [Fraction(99, 100)] + [Fraction(1, 100)] * 5
+    low, pulled = acc(inside, Fraction(0)), acc(inside, Fraction(1, 2))
+    assert binary_accuracy(inside, w) <= low < pulled
+    assert (round(float(low), 6), round(float(pulled), 6)) == (0.046002, 0.049384)

@@ -351,3 +351,54 @@ def test_errors_agreeing_bound(model, data):
     library = sum(float(pi[d]) * wt.accuracy([float(p[i][d]) for i in range(len(p))], [float(x) for x in w]).value
                   for d in range(len(pi)))
     assert library == pytest.approx(float(bound), abs=1e-12)
+
+
+# ---------------------------------------------------------------- (e) symmetric noise is not an upper bound
+
+
+def test_symmetric_noise_is_not_an_upper_bound_over_how_wrong_votes_split():
+    """(e), remark after Proposition E: only the errors-agreeing end is a bound for every split of the wrong votes.
+
+    L = 3, one class, three members each right with probability 1/2 independently, equal weights, fair ties.
+    Members 1 and 3 always err to label y + 1 and member 2 to y + 2: accuracy 7/12, above the symmetric-noise
+    value 9/16; wrong votes that always split (two wrong votes on two labels) give 5/8; errors agreeing 1/2.
+    Every accuracy by enumeration of (y, correctness pattern, wrong votes), independently of the library.
+    """
+    half, n_labels, w = Fraction(1, 2), 3, [1, 1, 1]
+
+    def accuracy_of(wrong_votes):
+        """P(rule right): wrong_votes(y, c) = {vote profile: probability} given the truth y and the pattern c."""
+        total = Fraction(0)
+        for y, c in itertools.product(range(n_labels), itertools.product((0, 1), repeat=3)):
+            for v, prob in wrong_votes(y, c).items():
+                total += Fraction(1, n_labels) * half**3 * prob * rule_coin(v, w, n_labels).get(y, 0)
+        return total
+
+    def fixed_labels(y, c):  # member i, when wrong, votes y + shift[i]
+        return {tuple(y if ci else (y + s) % n_labels for ci, s in zip(c, (1, 2, 1))): ONE}
+
+    def symmetric(y, c):  # each wrong vote uniform on the two wrong labels, independently
+        wrong = [i for i in range(3) if not c[i]]
+        out = {}
+        for shifts in itertools.product((1, 2), repeat=len(wrong)):
+            v = [y] * 3
+            for i, s in zip(wrong, shifts):
+                v[i] = (y + s) % n_labels
+            out[tuple(v)] = out.get(tuple(v), 0) + half ** len(wrong)
+        return out
+
+    def always_split(y, c):  # the k-th wrong member votes y + 1 + (k mod 2): two wrong votes never agree
+        v, k = [y] * 3, 0
+        for i in range(3):
+            if not c[i]:
+                v[i], k = (y + 1 + k % 2) % n_labels, k + 1
+        return {tuple(v): ONE}
+
+    def agreeing(y, c):  # every wrong vote on y + 1
+        return {tuple(y if ci else (y + 1) % n_labels for ci in c): ONE}
+
+    fixed, sym, split, agree = (accuracy_of(f) for f in (fixed_labels, symmetric, always_split, agreeing))
+    assert (fixed, sym, split, agree) == (Fraction(7, 12), Fraction(9, 16), Fraction(5, 8), half)
+    assert sym == accuracy(joint([ONE], [[half]] * 3, n_labels), lambda v: rule_coin(v, w, n_labels))  # model (1)
+    assert agree == binary_accuracy([half] * 3, w)  # Proposition E, equality case
+    assert agree <= sym < fixed <= split  # the lower end holds for every split, the symmetric value is no upper end

@@ -91,9 +91,9 @@ class _Aggregator:
 
         - model-based belief: the mean, over the tasks without gold, of the posterior
           probability of the decided label. Exact in expectation when the model holds
-          (workers err independently given the truth) and trust is the posterior mean of
-          what is known (stability of correctness: proofs/theorem1_soc.md,
-          proofs/soc_confusion_matrix.md).
+          (workers err independently given the truth), trust is the posterior mean given
+          what is known, and the workers' parameters are independent given it (stability
+          of correctness: proofs/theorem1_soc.md, Theorem 1'; proofs/soc_confusion_matrix.md).
         - empirical belief (needs gold given to ``fit``): the accuracy on gold tasks,
           cross-fitted (each fold of gold tasks labelled by a fit that did not see their
           truths), with a Wilson interval; needs no independence. Beside it, the model's
@@ -386,10 +386,20 @@ class DifficultyAwareVote(_Aggregator):
     Each task has a hidden difficulty class ``d`` (probability ``pi_d``); given the truth
     and ``d``, workers vote independently, worker ``i`` being right with probability
     ``t_id`` (symmetric noise otherwise). Hard tasks make everyone err at once, which
-    plain weighted voting reads as independent evidence. The trust ``t_id`` is learned
-    on gold tasks by EM over the latent classes (Beta prior on each), so the belief
-    stays a posterior mean within each class, where stability of correctness holds
-    (the likelihood is still multi-affine in each class's trust).
+    plain weighted voting reads as independent evidence. The trust ``t_id`` and the
+    class weights ``pi_d`` are learned on gold tasks by EM over the latent classes: at
+    the fixed point each ``t_id`` is the mean of a Beta(``prior``) posterior given the
+    responsibility-weighted record of worker ``i`` in class ``d``, and each ``pi_d`` is
+    the mean responsibility of class ``d`` (no prior). That is a point estimate, neither
+    the posterior mean nor the posterior mode of the parameters: the class of a gold
+    task is not observed, so the posterior does not factor over classes, and under a
+    prior exchangeable in the classes the exact posterior means would be equal across
+    classes (the independence model). ``believed_accuracy_`` is therefore the model's
+    belief at the fitted parameters, over the tasks without gold: exact in expectation
+    if they are the true ones (proofs/soc_latent_class.md, Proposition B), otherwise off
+    by their estimation error, which shrinks with the gold record when EM finds a
+    consistent estimate; stability of correctness (Theorem C there) does not apply to
+    it (case 3 of (c)).
 
     Parameters
     ----------

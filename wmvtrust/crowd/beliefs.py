@@ -160,8 +160,9 @@ class CrowdSummary:
                  f"Belief: accuracy {self.belief:.4f} over {over}, {self.confidence:.0%} interval "
                  f"[{self.belief_low:.4f}, {self.belief_high:.4f}]: {self.belief_source}",
                  f"Model-based belief: accuracy {self.believed_accuracy:.4f} over {over}. It is exact in expectation "
-                 "if the model holds: workers err independently given the truth, and trust is the posterior mean "
-                 "of what is known (stability of correctness, Theorem 1)."]
+                 "if the model holds: workers err independently given the truth, trust is the posterior mean given "
+                 "what is known, and the workers' parameters are independent given it (stability of correctness, "
+                 "Theorem 1)."]
         f, e = self.label_free, self.empirical
         if f is not None:
             lines.append(
