@@ -358,19 +358,22 @@ def tiny():
     ({"seed": -1}, ValueError, r"seed must be None or a whole number >= 0"),
 ])
 def test_bad_options_are_named(options, error, match):
+    clf = DEQClassifier(**options)  # the constructor only stores its parameters; fit checks them (scikit-learn)
+    assert [getattr(clf, name) for name in options] == list(options.values())
     with pytest.raises(error, match=match):
-        DEQClassifier(**options)
+        clf.fit(X4, Y4)
 
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda c: c.fit(np.zeros(4), Y4), ValueError, r"X must be two-dimensional .*; got shape \(4,\)"),
-    (lambda c: c.fit(X4, Y4[:3]), ValueError, r"X and y must have the same length.*X has 4 rows and y has shape \(3,\)"),
+    (lambda c: c.fit(X4, Y4[:3]), ValueError, r"y must hold one label per example; y has shape \(3,\) for 4 examples"),
     (lambda c: c.fit(np.where(np.eye(4, 3) > 0, np.nan, 0.0), Y4), ValueError,
      r"X must be finite \(no NaN or inf\); X\[0, 0\] = nan \(2 more entries are not finite\)"),
     (lambda c: c.fit(np.array([["a"] * 3] * 4), Y4), TypeError, r"X must be an array of real numbers; got dtype <U1"),
     (lambda c: c.fit(X4, [1, 1, 1, 1]), ValueError, r"y must contain at least two classes; got only \[1\]"),
-    (lambda c: c.predict(X4), RuntimeError, r"DEQClassifier must be fitted before predict; params_ is not set. Call fit"),
-    (lambda c: c.solve(X4), RuntimeError, r"DEQClassifier must be fitted before solve"),
+    (lambda c: c.predict(X4), RuntimeError,
+     r"DEQClassifier must be fitted first; params_ is not set. Call fit\(X, y\) first."),
+    (lambda c: c.solve(X4), RuntimeError, r"DEQClassifier must be fitted first"),
 ])
 def test_bad_training_input_is_named(call, error, match):
     with pytest.raises(error, match=match):
@@ -387,7 +390,7 @@ def test_bad_training_input_is_named(call, error, match):
     (lambda c: c.predict_proba(X4, max_iter=-2), ValueError, r"max_iter must be a whole number >= 1"),
     (lambda c: c.path_independence(X4, start="zero"), ValueError, r"start must be one of 'swap', 'noise'; got 'zero'"),
     (lambda c: c.path_independence(X4, budget=0), ValueError, r"budget must be a whole number >= 1; got budget = 0"),
-    (lambda c: c.path_independence(X4[:1]), ValueError, r"X must have at least two rows for start='swap'; got 1"),
+    (lambda c: c.path_independence(X4[:1]), ValueError, r"X must have at least 2 rows for start='swap'; got 1"),
     (lambda c: c.jacobian_fro2(np.zeros((1, 2))), ValueError, r"X must have 3 features"),
     (lambda c: c.spectral_radius(np.zeros(3)), ValueError, r"X must be two-dimensional"),
 ])

@@ -636,3 +636,24 @@ def check_reachable(m, max_observations, value, criterion):
     if m >= max_observations:
         raise fail("epsilon", f"be reachable within max_observations = {max_observations}",
                    f"the {criterion} is still {value:.3g} there", "Raise max_observations or epsilon.")
+
+
+def check_callable(f, name, rule):
+    """A callable ``f``, else a TypeError saying it must ``rule``."""
+    if not callable(f):
+        raise fail(name, rule, f"got {type(f).__name__}", error=TypeError)
+    return f
+
+
+def check_two_classes(classes):
+    """At least two distinct labels in ``y`` (``classes``: its distinct values) to learn from."""
+    if len(classes) < 2:
+        raise fail("y", "contain at least two classes", f"got only {classes.tolist()!r}")
+    return classes
+
+
+def check_enough_rows(X, least, purpose, hint):
+    """``X`` has at least ``least`` rows for ``purpose``."""
+    if len(X) < least:
+        raise fail("X", f"have at least {least} rows for {purpose}", f"got {len(X)}", hint)
+    return X
