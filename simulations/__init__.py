@@ -2,8 +2,9 @@
 
 ``python -m simulations [--quick] [--seed N] [--out results]`` runs them all and
 writes ``results/report.md`` with figures and tables. One module per claim, each
-with ``run(quick, seed) -> {name: DataFrame}`` (pure; one row per configuration of
-a ``wt.sweep``, with its seed), ``plot(tables) -> [Figure]``, ``summary(tables)``
+with ``run(quick, seed) -> {name: DataFrame}`` (pure; one row per configuration, with
+its seed: the configurations of a ``wt.sweep``, except in ``deq_ensemble``, whose
+repetitions train networks in a loop of their own), ``plot(tables) -> [Figure]``, ``summary(tables)``
 (the report's compact table) and ``verdict(tables) -> (bool, sentence)``:
 
 - ``soc``: (a) stability of correctness holds for unbiased trust, and biased trust breaks it;

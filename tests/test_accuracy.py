@@ -11,10 +11,19 @@ from hypothesis import strategies as st
 from scipy.stats import poisson_binom
 
 import wmvtrust as wt
-from brute import accuracy_brute, accuracy_exact, near_tie_mass
+from brute import accuracy_brute, accuracy_exact, accuracy_numpy, near_tie_mass
+from wmvtrust.accuracy import accuracy_rows
 
 EXACT = ("enumerate", "mitm", "lattice")
 TOL = 1e-12
+LOW_BITS = 12  # the enumeration kernel tabulates 2**12 profiles in its inner block (wmvtrust/_kernels/enumerate.py)
+ENUMERATE_UP_TO = 16  # accuracy_rows enumerates up to 16 sources, meet-in-the-middle beyond (_kernels/rows.py)
+MAX_N = ENUMERATE_UP_TO + 2  # Hypothesis instances go past both: several enumeration blocks, the rows' mitm
+
+
+def reference(q, w, prior=0.5):
+    """The accuracy by brute force: tests/brute.py's plain Python up to 12 sources, its numpy enumeration beyond."""
+    return accuracy_brute(q, w, prior) if len(q) <= LOW_BITS else accuracy_numpy(q, w, prior)
 
 # ---------------------------------------------------------------- strategies
 
@@ -56,7 +65,7 @@ def lattice_weights(draw, n):
 
 
 @st.composite
-def instances(draw, lattice=False, min_n=1, max_n=12):
+def instances(draw, lattice=False, min_n=1, max_n=MAX_N):
     """(q, w, prior): tie-rich weights, infinite weights, q with 0 and 1, and priors whose bias ties with a weight."""
     n = draw(st.integers(min_n, max_n))
     q = draw(probabilities(n))
@@ -74,13 +83,31 @@ def method_instances(method):
 
 
 # ---------------------------------------------------------------- the reference itself
+# test_oracle_*: these check the oracles of tests/brute.py against each other, not the library; every library test
+# below relies on them.
 
 
 @given(st.lists(st.tuples(prob, st.integers(-3, 3) | st.sampled_from([math.inf, -math.inf])), min_size=1, max_size=8))
-def test_brute_force_agrees_with_fraction_oracle(sources):
+def test_oracle_brute_force_agrees_with_fraction_oracle(sources):
     """The float brute force with its tie tolerance equals the exact rational accuracy (integer weights)."""
     q, w = zip(*sources)
     assert accuracy_brute(q, w) == pytest.approx(float(accuracy_exact(q, w)), abs=TOL)
+
+
+@settings(max_examples=50)
+@given(instances(max_n=LOW_BITS))
+def test_oracle_numpy_enumeration_agrees_with_brute_force(instance):
+    """tests/brute.py's numpy enumeration (the reference beyond 12 sources) equals its plain-Python brute force."""
+    q, w, prior = instance
+    assert accuracy_numpy(q, w, prior) == pytest.approx(accuracy_brute(q, w, prior), abs=TOL)
+
+
+def test_the_instances_reach_past_the_kernels_block_sizes():
+    """If the kernels' block sizes grow, the sizes above must follow, or the blocks go untested."""
+    from wmvtrust._kernels import enumerate as enumeration, rows
+
+    assert (enumeration.LOW_BITS, rows.ENUMERATE_UP_TO) == (LOW_BITS, ENUMERATE_UP_TO)
+    assert MAX_N > max(LOW_BITS, ENUMERATE_UP_TO) and max(n for n, _, _ in LARGE) >= LOW_BITS + 8
 
 
 # ---------------------------------------------------------------- exact methods
@@ -94,7 +121,7 @@ def test_exact_methods_equal_brute_force(method, data):
     acc = wt.accuracy(q, w, prior=prior, method=method)
     assert acc.method == method if method != "auto" else acc.method in EXACT
     assert acc.lower is None and acc.upper is None
-    assert acc.value == pytest.approx(accuracy_brute(q, w, prior), abs=TOL)
+    assert acc.value == pytest.approx(reference(q, w, prior), abs=TOL)
 
 
 @pytest.mark.parametrize("method", EXACT + ("auto",))
@@ -152,6 +179,69 @@ def test_mitm_equals_enumerate_for_larger_n(n, kind, prior):
     assert mitm == pytest.approx(wt.accuracy(q, w, prior=prior, method="enumerate").value, abs=TOL)
 
 
+def _large_instance(n, kind, rng):
+    """q and weights for n sources: generic log-odds, tie-rich log-odds (repeats and pairs t, 1 - t, with q 0 and 1),
+    small integers (many exact ties, zeros included), or log-odds with a +inf and a -inf weight."""
+    q = rng.uniform(0, 1, n)
+    if kind == "integer":
+        return q, rng.integers(-3, 4, n).astype(float)
+    t = rng.uniform(0.05, 0.95, n)
+    if kind == "ties":
+        q[:2] = [0.0, 1.0]
+        t[: n - 3] = rng.choice([0.6, 0.4, 0.7, 0.3, 0.5], n - 3)
+    if kind == "infinite":
+        t[[3, 5]] = [1.0, 0.0]
+    return q, wt.log_odds_weights(t)
+
+
+def _prior(w, prior):
+    """The prior; "tying": the prior whose bias ln(prior / (1 - prior)) equals |w_i| of the last finite weight."""
+    return 1.0 / (1.0 + math.exp(-abs(w[np.isfinite(w)][-1]))) if prior == "tying" else prior
+
+
+LARGE = [(13, "generic", 0.5), (13, "integer", 0.5), (14, "ties", 0.3), (15, "infinite", 0.7),
+         (16, "integer", 0.2), (17, "ties", 0.5), (18, "generic", 0.4), (19, "infinite", 0.5),
+         (20, "integer", 0.6), (20, "ties", "tying")]
+
+
+@pytest.mark.parametrize("n, kind, prior", LARGE)
+def test_enumerate_beyond_one_block_equals_numpy_enumeration(n, kind, prior):
+    """13 to 20 sources: the enumeration kernel combines 2**(n - 12) blocks of 2**12 profiles; the result
+    equals tests/brute.py's numpy enumeration of all 2**n profiles (ties, ±inf, q 0 and 1, priors)."""
+    q, w = _large_instance(n, kind, np.random.default_rng([n, LARGE.index((n, kind, prior))]))
+    prior = _prior(w, prior)
+    expected = accuracy_numpy(q, w, prior)
+    acc = wt.accuracy(q, w, prior=prior, method="enumerate")
+    assert acc.method == "enumerate"
+    assert acc.value == pytest.approx(expected, abs=TOL)
+    assert wt.accuracy(q, w, prior=prior, method="mitm").value == pytest.approx(expected, abs=TOL)
+
+
+@pytest.mark.parametrize("n", [12, 13, 16, 17, 20])
+@pytest.mark.parametrize("prior", [0.5, 0.3, "tying"])
+def test_accuracy_rows_equals_numpy_enumeration(n, prior):
+    """accuracy_rows (enumeration up to 16 sources per row, meet-in-the-middle beyond, rows with ±inf one by one)
+    equals tests/brute.py's numpy enumeration row by row, with the prior's bias on both sides of the truth."""
+    rng = np.random.default_rng([n, 7])
+    rows = [_large_instance(n, kind, rng) for kind in ("generic", "integer", "ties", "infinite", "integer")]
+    q, w = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    prior = _prior(w[2], prior)
+    got = accuracy_rows(q, w, prior)
+    assert got.shape == (len(rows),)
+    for k in range(len(rows)):
+        assert got[k] == pytest.approx(accuracy_numpy(q[k], w[k], prior), abs=TOL), k
+
+
+@settings(max_examples=40)
+@given(st.integers(1, MAX_N).flatmap(lambda n: st.lists(instances(min_n=n, max_n=n), min_size=1, max_size=4)))
+def test_accuracy_rows_equals_brute_force(batch):
+    """accuracy_rows on Hypothesis' tie-rich rows (1 to 18 sources, ±inf, q 0 and 1) at the first row's prior."""
+    q, w, prior = np.array([b[0] for b in batch]), np.array([b[1] for b in batch]), batch[0][2]
+    got = accuracy_rows(q, w, prior)
+    for k in range(len(batch)):
+        assert got[k] == pytest.approx(reference(q[k], w[k], prior), abs=TOL), k
+
+
 @settings(max_examples=25)  # 2**28 profiles per enumeration
 @given(instances(min_n=28, max_n=30))
 def test_parallel_mitm_equals_enumerate(instance):
@@ -196,7 +286,7 @@ def test_bounds_contain_brute_force(instance, resolution):
     acc = wt.accuracy(q, w, prior=prior, method="bounds", resolution=resolution)
     assert acc.method == "bounds" and acc.value == pytest.approx(0.5 * (acc.lower + acc.upper), abs=1e-15)
     assert 0.0 <= acc.lower <= acc.upper <= 1.0
-    assert _contains(acc, accuracy_brute(q, w, prior), len(q))
+    assert _contains(acc, reference(q, w, prior), len(q))
     if resolution is None:
         assert _width(acc) <= 1e-6
 

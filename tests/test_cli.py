@@ -76,7 +76,8 @@ def test_aggregate_with_gold_round_trips_in_a_subprocess(tmp_path):
 
 
 def test_aggregate_with_trust_round_trips_in_a_subprocess(tmp_path):
-    votes, trust = write(tmp_path, "votes.csv", VOTES), write(tmp_path, "trust.csv", TRUST)
+    write(tmp_path, "votes.csv", VOTES)
+    trust = write(tmp_path, "trust.csv", TRUST)
     done = run_cli("aggregate", "votes.csv", "--trust", trust, "--out", "labels.csv", "--ties", "report",
                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -6,6 +6,7 @@ against pinned messages (one table, as in test_validation.py).
 """
 
 import itertools
+import math
 import re
 from fractions import Fraction
 
@@ -154,7 +155,7 @@ def test_gold_trust_counts_right_and_wrong_gold_votes():
     # a: t1 right, t2 wrong, t3 right -> 2 of 3; b: t1, t2 wrong -> 0 of 2; c: t2, t3 right -> 2 of 2;
     # d votes only on t4, which has no gold -> 0 of 0 and keeps the prior (2, 3).
     right, n = np.array([2, 0, 2, 0]), np.array([3, 2, 2, 0])
-    model = WMV(trust="gold", prior=(2, 3)).fit(GOLD_VOTES, GOLD)
+    model = WMV(trust="gold", beta_prior=(2, 3)).fit(GOLD_VOTES, GOLD)
     trust = model.trust_
     assert list(trust.index) == ["a", "b", "c", "d"]
     np.testing.assert_array_equal(trust["alpha"].to_numpy(), 2 + right)
@@ -364,31 +365,126 @@ def _random_confusion(rng, k):
     return rows
 
 
+def _map_rule(mean, prior):
+    """delta_M: for reports v, uniform over argmax_y prior[y] prod_i mean[i][y][v_i] (exact, in Fractions)."""
+    k = len(prior)
+
+    def rule(reports):
+        score = [prior[y] * math.prod((mean[i][y][v] for i, v in enumerate(reports)), start=Fraction(1))
+                 for y in range(k)]
+        best = [y for y in range(k) if score[y] == max(score)]
+        return {y: Fraction(1, len(best)) for y in best}
+    return rule
+
+
+def _accuracy(matrices, prior, rule):
+    """A(Q, delta) = sum_y prior[y] sum_v prod_i Q_i[y, v_i] delta(y | v), every worker voting
+    (proofs/soc_confusion_matrix.md)."""
+    k = len(prior)
+    return sum((prior[y] * math.prod((m[y][v] for m, v in zip(matrices, reports)), start=Fraction(1))
+                * rule(reports).get(y, 0)
+                for y in range(k) for reports in itertools.product(range(k), repeat=len(matrices))), Fraction(0))
+
+
+def _gold_counts(rng, k, n):
+    """Gold counts n[i][y][v]: worker i reported v on 2 to 5 gold tasks of each truth y."""
+    return [[np.bincount(rng.integers(0, k, int(rng.integers(2, 6))), minlength=k).tolist() for _ in range(k)]
+            for _ in range(n)]
+
+
 def test_confusion_matrix_soc_exact():
-    """proofs/soc_confusion_matrix.md: E[A(Pi, delta)] = A(E[Pi], delta) for independent workers' matrices, exactly."""
+    """proofs/soc_confusion_matrix.md: E[A(Pi, delta)] = A(E[Pi], delta) for independent workers' matrices, exactly,
+    for the rule ConfusionMatrixVote takes; and the proof's counterexample when the matrices are correlated.
+
+    The mean matrices and class prior are those ConfusionMatrixVote(trust="gold", dirichlet_prior=1.0) learns from
+    gold counts n (uniform Dirichlets: M_i[y, v] = (1 + n_iyv) / (k + N_iy), rho_y = (1 + T_y) / (k + T), T_y the gold tasks of
+    truth y). Each worker's matrix is one of two stochastic matrices a_i, b_i with probability 1/3, 2/3 and mean
+    M_i: a_i = (1 - e) M_i + e E_i, b_i = (1 + e/2) M_i - (e/2) E_i, E_i random, e = 1/(k + 5) so that b_i >= 0.
+    The library labels one task per report profile: its decisions are the MAP rule under (M, rho) computed here
+    (ties, reported as NA, where the rational scores tie), its probas_ averaged over the profiles under M give
+    A(M, delta_M), and SoC holds for its rule, exactly.
+    """
     rng = np.random.default_rng(7)
-    for k, n in ((2, 2), (3, 2), (3, 3)):
-        # each worker's matrix is one of two rational matrices, with probability 1/3 and 2/3
-        options = [[_random_confusion(rng, k), _random_confusion(rng, k)] for _ in range(n)]
+    symmetric = [[[3, 1], [1, 3]]] * 2  # two alike workers, uniform prior: the profiles (1, 2) and (2, 1) tie
+    ties = 0
+    for counts in [symmetric] + [_gold_counts(rng, k, n) for k, n in ((2, 2), (3, 2), (3, 3), (2, 4))]:
+        k, n = len(counts[0]), len(counts)
+        mean = [[[Fraction(1 + c, k + sum(row)) for c in row] for row in worker] for worker in counts]
+        truths = [sum(sum(worker[y]) for worker in counts) for y in range(k)]
+        prior = [Fraction(1 + t, k + sum(truths)) for t in truths]
+        e = Fraction(1, k + 5)
+        options = []
+        for m in mean:
+            noise = _random_confusion(rng, k)
+            options.append([[[(1 - e) * x + e * z for x, z in zip(mr, er)] for mr, er in zip(m, noise)],
+                            [[(1 + e / 2) * x - e / 2 * z for x, z in zip(mr, er)] for mr, er in zip(m, noise)]])
         chance = [Fraction(1, 3), Fraction(2, 3)]
-        mean = [[[chance[0] * a[y][v] + chance[1] * b[y][v] for v in range(k)] for y in range(k)] for a, b in options]
-        prior = [Fraction(1, k)] * k
+        for (a, b), m in zip(options, mean):
+            assert all(x >= 0 for row in a + b for x in row) and all(sum(row) == 1 for row in a + b)
+            assert [[chance[0] * x + chance[1] * y for x, y in zip(ra, rb)] for ra, rb in zip(a, b)] == m
+        rule = _map_rule(mean, prior)
 
-        def rule(reports):  # MAP under the mean matrices, ties uniform: the rule the decision maker uses
-            score = [prior[y] * np.prod([mean[i][y][v] for i, v in enumerate(reports)]) for y in range(k)]
-            best = [y for y in range(k) if score[y] == max(score)]
-            return {y: Fraction(1, len(best)) for y in best}
+        # the library, from the gold counts: one gold task per gold report, one task per report profile
+        workers = [f"w{i}" for i in range(n)]
+        rows, gold = [], []
+        for i, worker in enumerate(counts):
+            for y, row in enumerate(worker):
+                for v, c in enumerate(row):
+                    for _ in range(c):
+                        gold.append((f"g{len(gold)}", y))
+                        rows.append((gold[-1][0], workers[i], v))
+        profiles = list(itertools.product(range(k), repeat=n))
+        rows += [(f"p{j}", workers[i], v) for j, reports in enumerate(profiles) for i, v in enumerate(reports)]
+        model = wt.ConfusionMatrixVote(trust="gold", dirichlet_prior=1.0, ties="report").fit(
+            pd.DataFrame(rows, columns=["task", "worker", "label"]), pd.DataFrame(gold, columns=["task", "label"]))
+        np.testing.assert_allclose(model.confusion_, np.array(mean, dtype=float), rtol=1e-14)
+        np.testing.assert_allclose(model.class_prior_.to_numpy(), np.array(prior, dtype=float), rtol=1e-14)
+        decided = {}
+        for j, reports in enumerate(profiles):
+            label, expected = model.labels_[f"p{j}"], rule(reports)
+            assert (pd.isna(label) if len(expected) > 1 else label == next(iter(expected))), (reports, label, expected)
+            decided[reports] = expected if pd.isna(label) else {int(label): Fraction(1)}
+            ties += len(expected) > 1
+        library_rule = decided.__getitem__
 
-        def acc(matrices):
-            return sum(prior[y] * np.prod([m[y][v] for m, v in zip(matrices, reports)]) * rule(reports).get(y, 0)
-                       for y in range(k) for reports in itertools.product(range(k), repeat=n))
+        believed = _accuracy(mean, prior, library_rule)
+        assert believed == _accuracy(mean, prior, rule)
+        probability = {v: sum(prior[y] * math.prod(m[y][x] for m, x in zip(mean, v)) for y in range(k))
+                       for v in profiles}
+        belief = sum(float(probability[v]) * model.probas_.loc[f"p{j}"].max() for j, v in enumerate(profiles))
+        assert belief == pytest.approx(float(believed), abs=1e-12)  # mean posterior of the decision = A(M, delta_M)
+        expected = sum((math.prod(chance[c] for c in choice) * _accuracy([options[i][c] for i, c in enumerate(choice)],
+                                                                          prior, library_rule)
+                        for choice in itertools.product(range(2), repeat=n)), Fraction(0))
+        assert expected == believed  # SoC, exact
+    assert ties > 0  # some profiles tie exactly, and the library reports them
 
-        expected = sum(np.prod([chance[c] for c in choice]) * acc([options[i][c] for i, c in enumerate(choice)])
-                       for choice in itertools.product(range(2), repeat=n))
-        assert expected == acc(mean)  # exact, in Fractions
-        correlated = sum(chance[c] * acc([options[i][c] for i in range(n)]) for c in range(2))  # all workers alike
-        if (k, n) == (3, 3):  # independence across workers is needed: perfectly correlated matrices break it here
-            assert correlated != acc(mean)
+    _correlated_matrices_break_soc()
+
+
+def _correlated_matrices_break_soc():
+    """The counterexample of proofs/soc_confusion_matrix.md: L = 2, uniform prior, R = identity, Z = always report
+    class 1, Pi_1 = Pi_2 = Pi uniform on {R, Z}: M = [[1, 0], [1/2, 1/2]], delta_M decides class 1 iff both report 1;
+    A(M, delta_M) = 7/8 but E[A(Pi, delta_M)] = 3/4 (gap -1/8 = -Cov(X_1, X_2)/2, X_i = Pi_i[2, 1]); independent
+    matrices with the same marginals give 7/8, as the theorem says."""
+    half = Fraction(1, 2)
+    reliable, spammer = [[Fraction(1), Fraction(0)], [Fraction(0), Fraction(1)]], [[Fraction(1), Fraction(0)]] * 2
+    mean = [[(x + y) / 2 for x, y in zip(r, z)] for r, z in zip(reliable, spammer)]
+    assert mean == [[1, 0], [half, half]]
+    prior = [half, half]
+    rule = _map_rule([mean, mean], prior)
+    assert {v: rule(v) for v in itertools.product(range(2), repeat=2)} == {
+        (0, 0): {0: 1}, (0, 1): {1: 1}, (1, 0): {1: 1}, (1, 1): {1: 1}}  # class 1 (code 0) iff both report it
+    believed = _accuracy([mean, mean], prior, rule)
+    assert believed == Fraction(7, 8)
+    for x1, x2 in itertools.product((0, 1), repeat=2):  # A = 1 - X_1 X_2 / 2 on the four joint draws
+        pair = [reliable if x == 0 else spammer for x in (x1, x2)]
+        assert _accuracy(pair, prior, rule) == 1 - Fraction(x1 * x2, 2)
+    correlated = half * _accuracy([reliable, reliable], prior, rule) + half * _accuracy([spammer, spammer], prior, rule)
+    assert correlated == Fraction(3, 4) and correlated - believed == Fraction(-1, 8)
+    independent = sum((_accuracy([a, b], prior, rule) for a in (reliable, spammer) for b in (reliable, spammer)),
+                      Fraction(0)) / 4
+    assert independent == believed == Fraction(7, 8)
 
 
 def test_confusion_matrix_vote_is_the_posterior_under_the_mean_matrices():
@@ -401,7 +497,7 @@ def test_confusion_matrix_vote_is_the_posterior_under_the_mean_matrices():
             for w in workers]
     votes = pd.DataFrame(rows, columns=["task", "worker", "label"])
     gold = pd.DataFrame({"task": range(0, n_tasks, 2), "label": truth[::2]})
-    model = wt.ConfusionMatrixVote(trust="gold", prior=0.5).fit(votes, gold)
+    model = wt.ConfusionMatrixVote(trust="gold", dirichlet_prior=0.5).fit(votes, gold)
     for i, w in enumerate(workers):
         mine = votes[(votes.worker == w) & (votes.task % 2 == 0)]
         counts = np.zeros((k, k))

@@ -178,8 +178,8 @@ def test_a_single_label_and_a_single_vote_work():
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"trust": "both"}, "trust must be one of 'em', 'gold'; got 'both'."),
-    ({"prior": "flat"}, "prior must be a real number > 0; got 'flat'."),
-    ({"prior": -1.0}, "prior must be a finite real number > 0; got prior = -1.0."),
+    ({"dirichlet_prior": "flat"}, "dirichlet_prior must be a real number > 0; got 'flat'."),
+    ({"dirichlet_prior": -1.0}, "dirichlet_prior must be a finite real number > 0; got dirichlet_prior = -1.0."),
     ({"restarts": -1}, "restarts must be a whole number >= 0; got -1."),
     ({"max_iter": 0}, "max_iter must be a whole number >= 1; got max_iter = 0."),
     ({"tol": 0.0}, "tol must be a finite real number > 0; got tol = 0.0."),
@@ -219,3 +219,11 @@ def test_em_gives_the_same_numbers_whatever_the_thread_count():
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "NUMBA_NUM_THREADS": str(k)}).stdout for k in (1, 2)]
     assert runs[0] == runs[1] and len(runs[0]) > 100
+
+
+@pytest.mark.parametrize("model", [wt.ConfusionMatrixVote, wt.WeightedMajorityVote])
+def test_fit_predict_and_fit_predict_proba_are_fit_then_the_attribute(model):
+    votes = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2], "worker": list("abcabc"), "label": list("xxyyyx")})
+    fitted = model().fit(votes)
+    pd.testing.assert_series_equal(model().fit_predict(votes), fitted.labels_)
+    pd.testing.assert_frame_equal(model().fit_predict_proba(votes), fitted.probas_)

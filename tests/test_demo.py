@@ -6,7 +6,7 @@ from wmvtrust import demo
 
 
 def test_demo_methods_agree_and_monte_carlo_covers_them(capsys):
-    demo.main(["--trials", "200000", "--seed", "3"])
+    demo.run(list(demo.DEFAULT_TRUST), 200_000, 3)
     out = capsys.readouterr().out
     assert out.count("| weighted") == 6 and out.count("| majority") == 6  # auto, 4 methods, Monte Carlo
     rows = demo.rows(list(demo.DEFAULT_TRUST), 200_000, 3)
@@ -21,4 +21,4 @@ def test_demo_methods_agree_and_monte_carlo_covers_them(capsys):
 
 def test_demo_rejects_bad_trust():
     with pytest.raises(ValueError, match=r"trust must lie in \[0, 1\]; trust\[1\] = 1.5"):
-        demo.main(["--trust", "0.6,1.5"])
+        demo.run(demo.numbers("0.6,1.5"), 1000, 0)

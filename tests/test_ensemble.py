@@ -110,7 +110,7 @@ def test_trust_is_the_beta_posterior_mean_of_each_members_record():
     rng = np.random.default_rng(1)
     votes, y = random_record(rng, 60, 4, 3)
     prior = (2.0, 3.5)
-    ensemble = wt.TrustEnsemble(prior=prior).fit(votes, y)
+    ensemble = wt.TrustEnsemble(beta_prior=prior).fit(votes, y)
     right = np.array([sum(int(votes[j, i] == y[j]) for j in range(60)) for i in range(4)])
     table = ensemble.trust_
     assert list(table.index) == [(i, 0) for i in range(4)]  # one global bin per member
@@ -129,7 +129,7 @@ def test_trust_per_quantile_bin_of_the_signal(n, bins):
     rng = np.random.default_rng(n)
     votes, y = random_record(rng, n, 3, 2)
     signal = rng.normal(size=(n, 3))
-    ensemble = wt.TrustEnsemble(bins=bins, prior=(1, 1)).fit(votes, y, signal=signal)
+    ensemble = wt.TrustEnsemble(bins=bins, beta_prior=(1, 1)).fit(votes, y, signal=signal)
     table = ensemble.trust_
     for i in range(3):
         rows = table.loc[i]
@@ -293,7 +293,7 @@ def test_theorem1_belief_for_two_labels_and_global_trust():
     rng = np.random.default_rng(41)
     votes, y = random_record(rng, 120, 5, 2, skill=(0.55, 0.9))
     prior = (1.5, 2.0)
-    ensemble = wt.TrustEnsemble(prior=prior).fit(votes, y)
+    ensemble = wt.TrustEnsemble(beta_prior=prior).fit(votes, y)
     right = (votes == y[:, None]).sum(axis=0)
     alpha, beta = prior[0] + right, prior[1] + 120 - right
     b = ensemble.belief(votes[:50], y[:50])
@@ -485,9 +485,10 @@ CASES = [  # (call, error type, message)
      "signal must be given at prediction exactly when it was given at fit; got none."),
     (call(wt.TrustEnsemble(bins=0).fit, VOTES, Y), ValueError, "bins must be a whole number >= 1; got bins = 0."),
     (call(wt.TrustEnsemble(bins=2.5).fit, VOTES, Y), TypeError, "bins must be a whole number >= 1; got 2.5."),
-    (call(wt.TrustEnsemble(prior=(0, 1)).fit, VOTES, Y), ValueError, "prior must be finite and > 0; prior[0] = 0.0."),
-    (call(wt.TrustEnsemble(prior=1).fit, VOTES, Y), TypeError,
-     "prior must be a pair (alpha0, beta0) of numbers > 0; got 1."),
+    (call(wt.TrustEnsemble(beta_prior=(0, 1)).fit, VOTES, Y), ValueError,
+     "beta_prior must be finite and > 0; beta_prior[0] = 0.0."),
+    (call(wt.TrustEnsemble(beta_prior=1).fit, VOTES, Y), TypeError,
+     "beta_prior must be a pair (alpha0, beta0) of numbers > 0; got 1."),
     (call(FITTED.belief, VOTES, Y, confidence=1.0), ValueError,
      "confidence must lie strictly between 0 and 1; got confidence = 1.0."),
     (call(FITTED.belief, VOTES, Y, confidence="95%"), TypeError,

@@ -1,4 +1,4 @@
-"""Sensitivity (DESIGN.md section 6) against brute force written here: finite differences of the exact
+"""Sensitivity (docs/design.md, section 7) against brute force written here: finite differences of the exact
 accuracy, exhaustive search over vote profiles, and every corner of the perturbation box."""
 
 import itertools
@@ -14,7 +14,7 @@ from scipy import optimize
 import wmvtrust as wt
 from brute import accuracy_brute
 
-TIE = 1e-12  # DESIGN.md section 2: |S| <= 1e-12 (sum |finite w_i| + |b|) is a tie
+TIE = 1e-12  # docs/design.md, section 2: |S| <= 1e-12 (sum |finite w_i| + |b|) is a tie
 
 # --- strategies -------------------------------------------------------------------------------------------------
 dyadic = st.integers(-320, 320).map(lambda k: k / 64)  # sums of these are exact: ties are exact ties

@@ -1,7 +1,7 @@
 """The stability API against sums written here: over the joint support, the binomial outcomes, the draws.
 
-Every expected value is computed in this file from its definition (DESIGN.md
-sections 4-5) with the plain-Python accuracy of tests/brute.py or the Fraction
+Every expected value is computed in this file from its definition (docs/design.md,
+sections 5-6) with the plain-Python accuracy of tests/brute.py or the Fraction
 accuracy below; nothing is copied from the library's output.
 """
 
@@ -94,7 +94,7 @@ def frequentist_equal_p(p, n, m, which):
     return math.fsum(terms)
 
 
-def test_the_beta_mad_formula_written_here_matches_numerical_integration():
+def test_oracle_the_beta_mad_formula_written_here_matches_numerical_integration():
     for a, b in [(1.0, 1.0), (3.0, 7.0), (40.0, 2.5)]:
         t = a / (a + b)
         mad = integrate.quad(lambda x: abs(x - t) * stats.beta.pdf(x, a, b), 0, 1, points=[t], epsabs=1e-14)[0]
@@ -260,8 +260,8 @@ ESTIMATORS = {"mean": ("mean", (1, 1)), "mean, prior (2, 0.5)": ("mean", (2, 0.5
 @pytest.mark.parametrize("p", FREQ_P, ids=str)
 def test_frequentist_gap_and_regret_are_the_sum_over_every_track_record(p, estimator, prior):
     for m in range(1, 5):
-        soc = wt.frequentist_soc_gap(p, m, estimator=estimator, prior=prior)
-        regret = wt.expected_regret(p, m, estimator=estimator, prior=prior)
+        soc = wt.frequentist_soc_gap(p, m, estimator=estimator, beta_prior=prior)
+        regret = wt.expected_regret(p, m, estimator=estimator, beta_prior=prior)
         assert soc.method == regret.method == "exact"
         assert soc.value == pytest.approx(frequentist_brute(p, m, estimator, prior, "soc"), abs=1e-12)
         assert regret.value == pytest.approx(frequentist_brute(p, m, estimator, prior, "regret"), abs=1e-12)
@@ -269,7 +269,7 @@ def test_frequentist_gap_and_regret_are_the_sum_over_every_track_record(p, estim
 
 
 def test_mle_with_one_observation_is_a_coin_flip_for_a_fair_source():
-    """n = 1, m = 1, p = 1/2: T is 0 or 1, believed accuracy 1, actual 1/2 (DESIGN.md section 4)."""
+    """n = 1, m = 1, p = 1/2: T is 0 or 1, believed accuracy 1, actual 1/2 (proofs/soc_necessary_conditions.md, (b))."""
     assert wt.frequentist_soc_gap([0.5], 1, estimator="mle").value == pytest.approx(0.5, abs=1e-15)
 
 
@@ -371,17 +371,18 @@ CASES = [  # (call, error type, message)
      "failures must be finite and >= 0; failures[1] = -2.0."),
     (lambda: wt.BetaTrust.from_track_record([1, 1], [1]), ValueError,
      "successes and failures must have one entry per source each; successes has 2 and failures has 1."),
-    (lambda: wt.BetaTrust.from_track_record([1], [2], prior=1), TypeError,
-     "prior must be a pair (alpha0, beta0) of numbers > 0; got 1."),
-    (lambda: wt.BetaTrust.from_track_record([1], [2], prior=(1, 2, 3)), TypeError,
-     "prior must be a pair (alpha0, beta0) of numbers > 0; got (1, 2, 3)."),
-    (lambda: wt.BetaTrust.from_track_record([1], [2], prior=(1, -2)), ValueError,
-     "prior must be finite and > 0; prior[1] = -2.0."),
-    (lambda: wt.trust_from_gold([[1, 1]], [1], prior=(1,)), TypeError,
-     "prior must be a pair (alpha0, beta0) of numbers > 0; got (1,)."),
-    (lambda: wt.trust_em([[1, 1]], prior=(0, 1)), ValueError, "prior must be finite and > 0; prior[0] = 0.0."),
-    (lambda: wt.frequentist_soc_gap([0.6], 3, prior=5), TypeError,
-     "prior must be a pair (alpha0, beta0) of numbers > 0; got 5."),
+    (lambda: wt.BetaTrust.from_track_record([1], [2], beta_prior=1), TypeError,
+     "beta_prior must be a pair (alpha0, beta0) of numbers > 0; got 1."),
+    (lambda: wt.BetaTrust.from_track_record([1], [2], beta_prior=(1, 2, 3)), TypeError,
+     "beta_prior must be a pair (alpha0, beta0) of numbers > 0; got (1, 2, 3)."),
+    (lambda: wt.BetaTrust.from_track_record([1], [2], beta_prior=(1, -2)), ValueError,
+     "beta_prior must be finite and > 0; beta_prior[1] = -2.0."),
+    (lambda: wt.trust_from_gold([[1, 1]], [1], beta_prior=(1,)), TypeError,
+     "beta_prior must be a pair (alpha0, beta0) of numbers > 0; got (1,)."),
+    (lambda: wt.trust_em([[1, 1]], beta_prior=(0, 1)), ValueError,
+     "beta_prior must be finite and > 0; beta_prior[0] = 0.0."),
+    (lambda: wt.frequentist_soc_gap([0.6], 3, beta_prior=5), TypeError,
+     "beta_prior must be a pair (alpha0, beta0) of numbers > 0; got 5."),
     (lambda: B2.sample(0), ValueError, "size must be a whole number >= 1; got size = 0."),
     (lambda: B2.quadrature(0), ValueError, "order must be a whole number >= 1; got order = 0."),
     (lambda: B2.sample(3, seed=-1), ValueError, "seed must be None or a whole number >= 0; got seed = -1."),

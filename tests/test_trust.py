@@ -52,7 +52,7 @@ def test_beta_mad_and_sign_aware_mad_match_numerical_integration(a, b):
 
 
 def test_from_track_record_adds_the_counts_to_a_custom_prior():
-    model = wt.BetaTrust.from_track_record([8, 0, 2.5], [2, 5, 0], prior=(0.5, 3))
+    model = wt.BetaTrust.from_track_record([8, 0, 2.5], [2, 5, 0], beta_prior=(0.5, 3))
     np.testing.assert_array_equal(model.alpha, [8.5, 0.5, 3.0])
     np.testing.assert_array_equal(model.beta, [5.0, 8.0, 3.0])
     np.testing.assert_allclose(model.mean, [8.5 / 13.5, 0.5 / 8.5, 0.5], rtol=1e-15)
@@ -78,7 +78,7 @@ def beta_moment(k, a, b):
     return float(math.prod((F(a) + j) / (F(a) + F(b) + j) for j in range(k)))
 
 
-def test_beta_moment_reference_agrees_with_scipy_where_scipy_is_exact():
+def test_oracle_beta_moment_reference_agrees_with_scipy_where_scipy_is_exact():
     """scipy.stats.beta.moment is exact up to k = 4 only (it integrates numerically beyond: 68% off at k = 15)."""
     for a, b in BETA_PARAMS:
         for k in range(5):
@@ -175,7 +175,7 @@ GOLD_RIGHT, GOLD_WRONG = [2, 2, 0, 2, 0], [2, 1, 2, 1, 0]
 
 @pytest.mark.parametrize("prior", [(1, 1), (0.5, 2.0)])
 def test_trust_from_gold_counts_right_wrong_and_abstentions(prior):
-    model = wt.trust_from_gold(GOLD_VOTES, GOLD_TRUTH, **({} if prior == (1, 1) else {"prior": prior}))
+    model = wt.trust_from_gold(GOLD_VOTES, GOLD_TRUTH, **({} if prior == (1, 1) else {"beta_prior": prior}))
     a0, b0 = prior
     np.testing.assert_array_equal(model.alpha, [a0 + r for r in GOLD_RIGHT])
     np.testing.assert_array_equal(model.beta, [b0 + w for w in GOLD_WRONG])
@@ -233,7 +233,7 @@ def test_trust_em_is_a_fixed_point_of_its_m_step_with_a_custom_prior():
     """alpha - a0 = expected right votes under the returned posterior; alpha + beta = a0 + b0 + votes cast."""
     p = [0.85, 0.8, 0.75, 0.7, 0.6, 0.55]
     votes, _ = one_coin(p, 3_000, seed=4, positive=0.5, abstain=0.2)
-    fit = wt.trust_em(votes, prior=(2.0, 3.0))
+    fit = wt.trust_em(votes, beta_prior=(2.0, 3.0))
     mu = fit.posterior
     expected_right = (votes == 1).T @ mu + (votes == -1).T @ (1 - mu)
     voted = (votes != 0).sum(axis=0)
@@ -265,7 +265,7 @@ def test_trust_em_is_invariant_to_relabelling_reordering_and_flipping():
 def test_trust_em_gives_a_silent_source_its_prior():
     votes, _ = one_coin([0.9, 0.8, 0.7], 500, seed=6)
     votes = np.column_stack([votes, np.zeros(500, dtype=int)])
-    fit = wt.trust_em(votes, prior=(3.0, 2.0))
+    fit = wt.trust_em(votes, beta_prior=(3.0, 2.0))
     assert (fit.trust.alpha[3], fit.trust.beta[3]) == (3.0, 2.0)
 
 

@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import wmvtrust as wt
@@ -97,3 +98,38 @@ def test_inputs_are_never_modified():
     wt.decide(votes, w, seed=0)
     for now, then in zip((q, w, votes), before):
         np.testing.assert_array_equal(now, then)
+
+
+VOTES = np.array([[1, 1, -1], [1, -1, -1], [-1, -1, -1], [1, 1, 1]])
+CROWD = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2], "worker": list("abcabc"), "label": list("xxyyyx")})
+GOLD = pd.DataFrame({"task": [1, 2], "label": ["x", "y"]})
+RENAMED = [  # (name, call with the new name, call with the old name, the fitted value to compare)
+    ("from_track_record", lambda **k: wt.BetaTrust.from_track_record([3, 1], [1, 2], **k), lambda r: r.alpha),
+    ("trust_from_gold", lambda **k: wt.trust_from_gold(VOTES, [1, 1, -1, 1], **k), lambda r: r.beta),
+    ("trust_em", lambda **k: wt.trust_em(VOTES, **k), lambda r: r.trust.alpha),
+    ("frequentist_soc_gap", lambda **k: wt.frequentist_soc_gap([0.7, 0.6], 2, **k), lambda r: r.value),
+    ("expected_regret", lambda **k: wt.expected_regret([0.7, 0.6], 2, **k), lambda r: r.value),
+    ("WeightedMajorityVote", lambda **k: wt.WeightedMajorityVote("gold", **k).fit(CROWD, GOLD),
+     lambda r: r.trust_["mean"].to_numpy()),
+    ("DifficultyAwareVote", lambda **k: wt.DifficultyAwareVote(**k).fit(CROWD, GOLD),
+     lambda r: r.trust_.to_numpy()),
+    ("TrustEnsemble", lambda **k: wt.TrustEnsemble(**k).fit(VOTES, [1, 1, -1, 1]), lambda r: r.predict_proba(VOTES)),
+]
+
+
+@pytest.mark.parametrize(("name", "call", "value"), RENAMED, ids=[r[0] for r in RENAMED])
+def test_the_former_name_of_beta_prior_still_works_for_one_release(name, call, value):
+    """``prior=`` (a Beta pair) is now ``beta_prior=``: the old name gives the same result, with a FutureWarning."""
+    new = value(call(beta_prior=(2.0, 3.0)))
+    with pytest.warns(FutureWarning, match=re.escape("prior= is renamed beta_prior= and will be removed")):
+        old = value(call(prior=(2.0, 3.0)))
+    np.testing.assert_array_equal(old, new)
+    assert not np.array_equal(value(call()), new)  # the prior is used, not ignored
+
+
+def test_the_former_name_of_dirichlet_prior_still_works_for_one_release():
+    new = wt.ConfusionMatrixVote("gold", dirichlet_prior=0.5).fit(CROWD, GOLD).confusion_
+    with pytest.warns(FutureWarning, match=re.escape("prior= is renamed dirichlet_prior=")):
+        old = wt.ConfusionMatrixVote("gold", prior=0.5).fit(CROWD, GOLD).confusion_
+    np.testing.assert_array_equal(old, new)
+    assert not np.array_equal(wt.ConfusionMatrixVote("gold").fit(CROWD, GOLD).confusion_, new)

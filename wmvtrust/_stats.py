@@ -18,7 +18,7 @@ def wilson(mean, n, confidence):
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def beta_mean(successes, trials, prior):
+def beta_mean(successes, trials, beta_prior):
     """The posterior mean ``(a0 + successes) / (a0 + b0 + trials)`` under a Beta(a0, b0) prior (arrays welcome).
 
     Examples
@@ -26,5 +26,5 @@ def beta_mean(successes, trials, prior):
     >>> beta_mean(8, 10, (1, 1))
     0.75
     """
-    a0, b0 = prior
+    a0, b0 = beta_prior
     return (a0 + successes) / (a0 + b0 + trials)

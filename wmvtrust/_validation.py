@@ -9,6 +9,7 @@ import inspect
 import itertools
 import numbers
 import tempfile
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -153,13 +154,24 @@ def check_same_length(a, b, name_a, name_b):
                    f"{name_a} has {a.size} and {name_b} has {b.size}")
 
 
-def check_beta_prior(prior):
+def check_beta_prior(beta_prior):
     """A Beta prior: a pair (alpha0, beta0) of numbers > 0."""
     try:
-        a0, b0 = prior
+        a0, b0 = beta_prior
     except (TypeError, ValueError):
-        raise fail("prior", "be a pair (alpha0, beta0) of numbers > 0", f"got {prior!r}", error=TypeError) from None
-    return tuple(float(x) for x in check_positive_array([a0, b0], "prior"))
+        raise fail("beta_prior", "be a pair (alpha0, beta0) of numbers > 0", f"got {beta_prior!r}",
+                   error=TypeError) from None
+    return tuple(float(x) for x in check_positive_array([a0, b0], "beta_prior"))
+
+
+def renamed(value, old_value, name, old_name):
+    """The value of the parameter ``name``, formerly ``old_name``: the old name, when passed (``old_value`` not None),
+    is accepted for one release with a FutureWarning and takes precedence."""
+    if old_value is None:
+        return value
+    warnings.warn(f"{old_name}= is renamed {name}= and will be removed in the next release; pass {name}= instead.",
+                  FutureWarning, stacklevel=3)
+    return old_value
 
 
 def check_rng(seed):
@@ -412,7 +424,8 @@ def check_vote_frame(frame, columns):
         raise fail("votes", "have at least one vote", "the table is empty")
     table = frame[list(columns.values())]
     for name in columns.values():
-        if table[name].dtype.kind in "iub":  # integers cannot be missing
+        dtype = table[name].dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "iub":  # numpy integers cannot be missing (Int64 can)
             continue
         missing = table[name].isna().to_numpy()
         if missing.any():
@@ -425,11 +438,22 @@ def check_vote_frame(frame, columns):
 def check_one_vote_each(drop, table, task, worker):
     """No repeated (task, worker) vote: ``drop`` marks the repeats found in ``table``."""
     if drop.any():
-        first, count = table.iloc[int(drop.argmax())], int(drop.sum())
+        k, count = int(drop.argmax()), int(drop.sum())  # each column read alone: a row would upcast its ids
         raise fail("votes", "have one vote per (task, worker)",
-                   f"worker {plain(first[worker])!r} voted more than once on task {plain(first[task])!r} "
+                   f"worker {plain(table[worker].iloc[k])!r} voted more than once on task {plain(table[task].iloc[k])!r} "
                    f"({count} repeated vote{'s' if count > 1 else ''} in all)",
                    "Pass duplicates='first' or 'last' to keep one.")
+
+
+def check_sortable(labels, name):
+    """The distinct ``labels`` of column ``name`` can be sorted (not, e.g., numbers mixed with strings); returns the
+    order that sorts them."""
+    try:
+        return np.argsort(labels, kind="stable")
+    except TypeError:
+        kinds = sorted({type(x).__name__ for x in labels})
+        raise fail("votes", f"have labels of one kind that can be sorted in column {name!r}",
+                   f"got {', '.join(kinds)}", "Convert the labels to one type first.", error=TypeError) from None
 
 
 def check_gold_frame(gold, task, label, labels):

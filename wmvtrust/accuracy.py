@@ -1,8 +1,8 @@
 """Accuracy of weighted majority voting: exact, certified and Monte Carlo.
 
 For trustworthiness ``q`` and weights ``w``, the accuracy ``A(q, w)`` is the
-probability that the rule decides the truth, a tie earning 1/2 (DESIGN.md
-section 2). Sources with infinite weight are split off first: their signed
+probability that the rule decides the truth, a tie earning 1/2 (docs/design.md,
+section 3). Sources with infinite weight are split off first: their signed
 count decides when it is not zero, so only the finite-weight sources reach the
 kernels, once for each sign of the bias.
 """

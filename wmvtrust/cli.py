@@ -169,7 +169,7 @@ def _parser():
     acc.set_defaults(run=_accuracy)
 
     dem = commands.add_parser("demo", formatter_class=formatter, epilog=DEMO_EPILOG,
-                              help="the accuracy of a panel by every method, timed", description=demo.main.__doc__)
+                              help="the accuracy of a panel by every method, timed", description=demo.run.__doc__)
     demo.add_arguments(dem)
     dem.set_defaults(run=lambda args: demo.run(args.trust, args.trials, args.seed))
     return parser

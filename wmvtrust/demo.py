@@ -49,7 +49,7 @@ def numbers(text):
 
 
 def add_arguments(parser):
-    """The demo's options, shared by ``main`` and ``wmvtrust demo``."""
+    """The options of ``wmvtrust demo``."""
     parser.add_argument("--trust", type=numbers, default=list(DEFAULT_TRUST),
                         help="comma-separated trust of each source (default: a panel of 13)")
     parser.add_argument("--trials", type=int, default=1_000_000, help="Monte Carlo trials (default 1,000,000)")
@@ -57,7 +57,7 @@ def add_arguments(parser):
 
 
 def run(trust, trials, seed):
-    """Print the table of the demo."""
+    """Print the accuracy of a panel (trust taken as trustworthiness) by every method."""
     print(f"Panel of {len(trust)} sources; trust = trustworthiness = {trust}")
     print(f"Compiling or loading the numba kernels: {warm_up():.2f} s (once per machine; cached on disk)\n")
     print("| rule | method | accuracy | interval | time |\n|---|---|---:|---|---:|")
@@ -66,10 +66,3 @@ def run(trust, trials, seed):
         took = "" if seconds is None else f"{seconds * 1e3:.2f} ms"
         print(f"| {rule} | {method} | {shown} | {interval} | {took} |")
 
-
-def main(argv=None):
-    """Print the accuracy of a panel (trust taken as trustworthiness) by every method."""
-    parser = argparse.ArgumentParser(prog="wmvtrust demo", description=main.__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    run(args.trust, args.trials, args.seed)

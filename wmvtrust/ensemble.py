@@ -44,7 +44,7 @@ from ._labels.models import most_probable, posterior, symmetric_weights
 from ._stats import beta_mean, wilson
 from ._validation import (check_beta_prior, check_fitted, check_folds, check_fraction, check_label_matrix,
                           check_labels, check_positive_int, check_predictions, check_rng, check_signal_given_alike,
-                          check_signal_matrix, check_signal_option)
+                          check_signal_matrix, check_signal_option, renamed)
 from .accuracy import accuracy
 from .stability import believed_accuracy
 from .trust import BetaTrust
@@ -99,8 +99,10 @@ class TrustEnsemble:
         global trust per member.
     bins : int, default=4
         Quantile bins of each member's validation signal (fewer when quantiles coincide).
-    prior : (float, float), default=(1, 1)
+    beta_prior : (float, float), default=(1, 1)
         Beta prior of every member's accuracy in every bin.
+    prior : (float, float), optional
+        The former name of ``beta_prior``, accepted until the next release (FutureWarning).
     seed : int, default=0
         Seed of the tie-breaking choice.
 
@@ -124,8 +126,9 @@ class TrustEnsemble:
     [0, 1]
     """
 
-    def __init__(self, members=None, *, signal=None, bins=4, prior=(1, 1), seed=0):
-        self.members, self.signal, self.bins, self.prior, self.seed = members, signal, bins, prior, seed
+    def __init__(self, members=None, *, signal=None, bins=4, beta_prior=(1, 1), seed=0, prior=None):
+        self.members, self.signal, self.bins, self.seed = members, signal, bins, seed
+        self.beta_prior = renamed(beta_prior, prior, "beta_prior", "prior")
 
     def fit(self, X, y, *, signal=None):
         """Learn each member's trust (per signal bin) from its validation record.
@@ -149,7 +152,7 @@ class TrustEnsemble:
         self.n_members_ = votes.shape[1]
         self.edges_ = _edges(values, check_positive_int(self.bins, "bins"))
         codes, truth = np.searchsorted(self.labels_, votes), np.searchsorted(self.labels_, y)
-        alpha, beta = _record(codes, truth, _bin_index(values, self.edges_), self.bins, check_beta_prior(self.prior))
+        alpha, beta = _record(codes, truth, _bin_index(values, self.edges_), self.bins, check_beta_prior(self.beta_prior))
         self._alpha, self._beta = alpha, beta
         self._validation = codes, truth, values
         n_bins = alpha.shape[1]
@@ -158,7 +161,7 @@ class TrustEnsemble:
         low = [np.concatenate([[-np.inf], e, p]) for e, p in zip(edges, pad)]
         high = [np.concatenate([e, [np.inf], p]) for e, p in zip(edges, pad)]
         index = pd.MultiIndex.from_product([range(votes.shape[1]), range(n_bins)], names=["member", "bin"])
-        table = pd.DataFrame({"low": np.ravel(low), "high": np.ravel(high), "n": (alpha + beta - sum(self.prior)).ravel(),
+        table = pd.DataFrame({"low": np.ravel(low), "high": np.ravel(high), "n": (alpha + beta - sum(self.beta_prior)).ravel(),
                               "alpha": alpha.ravel(), "beta": beta.ravel(), "mean": (alpha / (alpha + beta)).ravel()},
                              index=index)
         self.trust_ = table[table["low"].notna()]
@@ -241,36 +244,37 @@ class TrustEnsemble:
         probas = _posterior(codes, _bin_index(values, self.edges_), self._alpha, self._beta, n_labels)
         decision = most_probable(probas, "coin", check_rng(self.seed))
         rows = np.arange(codes.shape[0])
-        prior = check_beta_prior(self.prior)
+        beta_prior = check_beta_prior(self.beta_prior)
         v_codes, v_truth, _ = self._validation
         right = (v_codes == v_truth[:, None]).ravel()
         task, member = np.repeat(np.arange(v_codes.shape[0]), v_codes.shape[1]), _worker(v_codes.shape, None, 1)
         latent_classes = check_positive_int(latent_classes, "latent_classes")
-        t, weights, _ = latent_class_em(task, member, right, v_codes.shape[1], latent_classes, max(n_labels, 2), prior,
-                                        1000, 1e-9, check_rng(self.seed))
+        em = {"n_workers": v_codes.shape[1], "n_classes": latent_classes, "beta_prior": beta_prior}
+        classes = latent_class_em(task, member, right, n_labels=max(n_labels, 2), max_iter=1000, tol=1e-9,
+                                  rng=check_rng(self.seed), **em)
         by_member = Codes.dense(codes, n_labels)
-        latent = latent_class_posterior(by_member, t, weights, max(n_labels, 2))
+        latent = latent_class_posterior(by_member, classes.trust, classes.class_weights, max(n_labels, 2))
         distractor = None
         if n_labels > 2:  # with two labels the distractor is the other label: the model above
-            t_c, rho, weights_c, _ = distractor_em(task, member, v_codes.ravel(), v_truth, v_codes.shape[1],
-                                                   latent_classes, n_labels, prior, 2000, 1e-6,
-                                                   check_rng(self.seed))
-            distractor = float(distractor_posterior(by_member, t_c, rho, weights_c, n_labels)[rows, decision].mean())
+            shared = distractor_em(task, member, v_codes.ravel(), v_truth, n_labels=n_labels, max_iter=2000, tol=1e-6,
+                                   rng=check_rng(self.seed), **em)
+            distractor = float(distractor_posterior(by_member, shared.trust, shared.rho, shared.class_weights,
+                                                    n_labels)[rows, decision].mean())
         realised = float((decision == truth).mean())
         ci_low, ci_high = wilson(realised, truth.size, check_fraction(confidence, "confidence"))
         theorem1 = latent_agree = None
         if values is None:  # one weight per member: the exact binary kernels apply
             w = symmetric_weights(self._alpha[:, 0] / (self._alpha[:, 0] + self._beta[:, 0]), max(n_labels, 2))
-            latent_agree = float(sum(weights[d] * accuracy(t[:, d], w).value for d in range(t.shape[1])))
+            latent_agree = float(sum(pi * accuracy(t, w).value for t, pi in zip(classes.trust.T, classes.class_weights)))
             if n_labels == 2:
                 theorem1 = believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value
         return EnsembleBelief(realised=realised, ci_low=ci_low, ci_high=ci_high, n_examples=codes.shape[0],
                               confidence=confidence, independent=float(probas[rows, decision].mean()),
                               latent=float(latent[rows, decision].mean()), latent_agree=latent_agree,
-                              latent_distractor=distractor, record=self._record_belief(folds, prior),
+                              latent_distractor=distractor, record=self._record_belief(folds, beta_prior),
                               theorem1=theorem1)
 
-    def _record_belief(self, folds, prior):
+    def _record_belief(self, folds, beta_prior):
         """Beta posterior mean of the rule's accuracy on validation, trust learned on the other folds."""
         codes, truth, values = self._validation
         fold = check_rng(self.seed).permutation(codes.shape[0]) % folds
@@ -281,11 +285,11 @@ class TrustEnsemble:
                 continue
             part = None if values is None else values[train]
             edges = _edges(part, self.bins)
-            alpha, beta = _record(codes[train], truth[train], _bin_index(part, edges), self.bins, prior)
+            alpha, beta = _record(codes[train], truth[train], _bin_index(part, edges), self.bins, beta_prior)
             probas = _posterior(codes[held], _bin_index(None if values is None else values[held], edges), alpha, beta,
                                 self.labels_.size)
             right += int((most_probable(probas, "coin", check_rng(self.seed)) == truth[held]).sum())
-        return beta_mean(right, codes.shape[0], prior)
+        return beta_mean(right, codes.shape[0], beta_prior)
 
     def _inputs(self, X, signal):
         """The vote matrix and the signal matrix (or None) for inputs or predictions."""
@@ -363,7 +367,7 @@ def _bin_index(values, edges):
     return np.column_stack([np.searchsorted(e, values[:, i], side="right") for i, e in enumerate(edges)])
 
 
-def _record(codes, truth, bin_index, bins, prior):
+def _record(codes, truth, bin_index, bins, beta_prior):
     """Beta posterior (alpha, beta) per member and bin, shape (n_members, bins or 1)."""
     n_bins = 1 if bin_index is None else bins
     worker = _worker(codes.shape, bin_index, n_bins)
@@ -371,7 +375,7 @@ def _record(codes, truth, bin_index, bins, prior):
     size = codes.shape[1] * n_bins
     hits = np.bincount(worker, weights=right, minlength=size)
     cast = np.bincount(worker, minlength=size)
-    return (prior[0] + hits).reshape(-1, n_bins), (prior[1] + cast - hits).reshape(-1, n_bins)
+    return (beta_prior[0] + hits).reshape(-1, n_bins), (beta_prior[1] + cast - hits).reshape(-1, n_bins)
 
 
 def _worker(shape, bin_index, n_bins):

@@ -12,12 +12,12 @@ from scipy import special
 from ._labels.codes import Codes
 from ._labels.models import one_coin_em
 from ._validation import (check_beta_prior, check_positive_int, check_positive_real, check_records, check_signs,
-                          check_vote_matrix)
+                          check_vote_matrix, renamed)
 from .trust import BetaTrust
 from .voting import log_odds_weights
 
 
-def trust_from_gold(votes, truth, prior=(1, 1)):
+def trust_from_gold(votes, truth, beta_prior=(1, 1), *, prior=None):
     """Beta posterior trust per source from votes on tasks whose truth is known.
 
     Parameters
@@ -26,8 +26,10 @@ def trust_from_gold(votes, truth, prior=(1, 1)):
         +1 or -1, or 0 where the source did not vote.
     truth : array_like of shape (n_tasks,)
         The true answer of each task, +1 or -1.
-    prior : (float, float), default=(1, 1)
+    beta_prior : (float, float), default=(1, 1)
         Beta prior of every source's trustworthiness.
+    prior : (float, float), optional
+        The former name of ``beta_prior``, accepted until the next release (FutureWarning).
 
     Returns
     -------
@@ -44,7 +46,7 @@ def trust_from_gold(votes, truth, prior=(1, 1)):
     y = check_signs(truth, x.shape[0], "truth", "votes")
     right = (x == y[:, None]).sum(axis=0)
     wrong = (x == -y[:, None]).sum(axis=0)
-    return BetaTrust.from_track_record(right, wrong, prior)
+    return BetaTrust.from_track_record(right, wrong, renamed(beta_prior, prior, "beta_prior", "prior"))
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class EMTrust:
     converged: bool
 
 
-def trust_em(votes, prior=(1, 1), *, max_iter=1000, tol=1e-9):
+def trust_em(votes, beta_prior=(1, 1), *, max_iter=1000, tol=1e-9, prior=None):
     """Trust from unlabelled votes by EM under the one-coin model.
 
     Each source is right with its own probability whatever the truth, and the
@@ -87,12 +89,14 @@ def trust_em(votes, prior=(1, 1), *, max_iter=1000, tol=1e-9):
     ----------
     votes : array_like of shape (n_tasks, n_sources)
         +1 or -1, or 0 where the source did not vote.
-    prior : (float, float), default=(1, 1)
+    beta_prior : (float, float), default=(1, 1)
         Beta prior of every source's accuracy.
     max_iter : int, default=1000
         Most EM iterations.
     tol : float, default=1e-9
         Stop when no source's trust changes by more.
+    prior : (float, float), optional
+        The former name of ``beta_prior``, accepted until the next release (FutureWarning).
 
     Returns
     -------
@@ -109,11 +113,11 @@ def trust_em(votes, prior=(1, 1), *, max_iter=1000, tol=1e-9):
     (True, [0.89, 0.8, 0.71, 0.59, 0.55])
     """
     x = check_vote_matrix(votes)
-    prior = check_beta_prior(prior)
+    beta_prior = check_beta_prior(renamed(beta_prior, prior, "beta_prior", "prior"))
     max_iter, tol = check_positive_int(max_iter, "max_iter"), check_positive_real(tol, "tol")
     task, worker = np.nonzero(x)
     codes = Codes(task, worker, (x[task, worker] > 0).astype(np.int64), x.shape[0], x.shape[1], 2)
-    fit = one_coin_em(codes, prior, 2, max_iter, tol)
+    fit = one_coin_em(codes, beta_prior=beta_prior, n_labels=2, max_iter=max_iter, tol=tol)
     return EMTrust(BetaTrust(fit.alpha, fit.beta), fit.probas[:, 1], float(np.exp(fit.log_prior[1])), fit.n_iter,
                    fit.converged)
 

@@ -1,4 +1,4 @@
-"""Sensitivity of weighted majority voting to trustworthiness and to trust (DESIGN.md section 6).
+"""Sensitivity of weighted majority voting to trustworthiness and to trust (docs/design.md, section 7).
 
 - To trustworthiness: ``A(q, w)`` is affine in each ``q_i``, so its derivative is the
   exact difference ``A(q with q_i = 1) - A(q with q_i = 0)``: the prior-weighted,

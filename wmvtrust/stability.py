@@ -1,4 +1,4 @@
-"""Stability of correctness and of optimality (DESIGN.md sections 4 and 5).
+"""Stability of correctness and of optimality (docs/design.md, sections 5 and 6).
 
 For a trust model (independent random trustworthiness ``P`` with means ``t``):
 
@@ -26,7 +26,7 @@ from scipy import stats
 from ._stats import beta_mean
 from ._validation import (check_beta_prior, check_choice, check_fraction, check_grid_size, check_instance,
                           check_model_method, check_positive_int, check_positive_real, check_probabilities,
-                          check_reachable, check_same_shape, check_seed, check_weights)
+                          check_reachable, check_same_shape, check_seed, check_weights, renamed)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
 from .trust import BetaTrust, DiscreteTrust
 from .voting import log_odds_weights
@@ -317,12 +317,12 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
 ESTIMATORS = ("mean", "mle")
 
 
-def _frequentist(p, observations, estimator, prior, draws, seed, confidence, which):
+def _frequentist(p, observations, estimator, beta_prior, draws, seed, confidence, which):
     """E over the track records K_i ~ Binomial(m, p_i) of believed - actual, or of the regret."""
     p = check_probabilities(p, "p")
     m = check_positive_int(observations, "observations")
     check_choice(estimator, "estimator", ESTIMATORS)
-    a0, b0 = check_beta_prior(prior)
+    a0, b0 = check_beta_prior(beta_prior)
     draws, confidence = check_positive_int(draws, "draws"), check_fraction(confidence, "confidence")
     if (m + 1) ** p.size <= MAX_POINTS:  # every joint outcome, weighted by its binomial probability
         k = np.array(list(itertools.product(range(m + 1), repeat=p.size)), dtype=float)
@@ -337,8 +337,8 @@ def _frequentist(p, observations, estimator, prior, draws, seed, confidence, whi
     return _summary(other - actual, method, confidence, weights)
 
 
-def frequentist_soc_gap(p, observations, *, estimator="mean", prior=(1, 1), draws=DEFAULT_DRAWS, seed=None,
-                        confidence=0.95):
+def frequentist_soc_gap(p, observations, *, estimator="mean", beta_prior=(1, 1), draws=DEFAULT_DRAWS, seed=None,
+                        confidence=0.95, prior=None):
     """``E_T[A(T, w(T)) - A(p, w(T))]``: believed minus actual accuracy for fixed trustworthiness ``p``.
 
     The frequentist reading: ``p`` is fixed and the trust ``T`` is estimated from
@@ -355,7 +355,7 @@ def frequentist_soc_gap(p, observations, *, estimator="mean", prior=(1, 1), draw
         Gold observations per source, m >= 1.
     estimator : {"mean", "mle"}, default="mean"
         ``"mean"``: the Beta posterior mean ``(K + a0) / (m + a0 + b0)``; ``"mle"``: ``K / m``.
-    prior : (float, float), default=(1, 1)
+    beta_prior : (float, float), default=(1, 1)
         The Beta prior of the ``"mean"`` estimator.
     draws : int, default=10,000
         Monte Carlo draws of the track records.
@@ -363,6 +363,8 @@ def frequentist_soc_gap(p, observations, *, estimator="mean", prior=(1, 1), draw
         Their seed.
     confidence : float, default=0.95
         Level of the Monte Carlo confidence interval.
+    prior : (float, float), optional
+        The former name of ``beta_prior``, accepted until the next release (FutureWarning).
 
     Returns
     -------
@@ -373,11 +375,12 @@ def frequentist_soc_gap(p, observations, *, estimator="mean", prior=(1, 1), draw
     >>> frequentist_soc_gap([0.5], 2, estimator="mle").value  # E|K/2 - 1/2| for K ~ Binomial(2, 1/2)
     0.25
     """
-    return _frequentist(p, observations, estimator, prior, draws, seed, confidence, "soc")
+    return _frequentist(p, observations, estimator, renamed(beta_prior, prior, "beta_prior", "prior"), draws, seed,
+                        confidence, "soc")
 
 
-def expected_regret(p, observations, *, estimator="mean", prior=(1, 1), draws=DEFAULT_DRAWS, seed=None,
-                    confidence=0.95):
+def expected_regret(p, observations, *, estimator="mean", beta_prior=(1, 1), draws=DEFAULT_DRAWS, seed=None,
+                    confidence=0.95, prior=None):
     """``E_T[A(p, w(p)) - A(p, w(T))]``: accuracy lost by voting on trust learned from ``m`` observations.
 
     Computed as ``frequentist_soc_gap``: exactly over all outcomes when few, by Monte Carlo otherwise.
@@ -388,7 +391,7 @@ def expected_regret(p, observations, *, estimator="mean", prior=(1, 1), draws=DE
         Fixed trustworthiness.
     observations : int
         Gold observations per source, m >= 1.
-    estimator, prior, draws, seed, confidence : see ``frequentist_soc_gap``
+    estimator, beta_prior, draws, seed, confidence, prior : see ``frequentist_soc_gap``
 
     Returns
     -------
@@ -400,7 +403,8 @@ def expected_regret(p, observations, *, estimator="mean", prior=(1, 1), draws=DE
     >>> regret.method, bool(0 < regret.value < 0.1)
     ('exact', True)
     """
-    return _frequentist(p, observations, estimator, prior, draws, seed, confidence, "regret")
+    return _frequentist(p, observations, estimator, renamed(beta_prior, prior, "beta_prior", "prior"), draws, seed,
+                        confidence, "regret")
 
 
 @dataclass(frozen=True)

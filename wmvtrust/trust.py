@@ -1,7 +1,7 @@
 """Trust models: what the decision maker knows about each source's trustworthiness.
 
 A trust model describes independent random trustworthiness ``P_i`` whose means
-are the trust ``t_i`` (DESIGN.md section 3). Two models are provided:
+are the trust ``t_i`` (docs/design.md, section 4). Two models are provided:
 
 - ``BetaTrust``: ``P_i ~ Beta(alpha_i, beta_i)``, the posterior of a track record;
 - ``DiscreteTrust``: finitely many support points per source, so that every
@@ -20,7 +20,7 @@ import numpy as np
 from scipy import special
 
 from ._validation import (check_beta_prior, check_counts, check_discrete_model, check_positive_array, check_positive_int,
-                          check_rng, check_same_length)
+                          check_rng, check_same_length, renamed)
 
 
 def _mass_beyond(t, a, b, c):
@@ -50,15 +50,17 @@ class BetaTrust:
         check_same_length(self.alpha, self.beta, "alpha", "beta")
 
     @classmethod
-    def from_track_record(cls, successes, failures, prior=(1, 1)):
+    def from_track_record(cls, successes, failures, beta_prior=(1, 1), *, prior=None):
         """The Beta posterior after ``successes`` right and ``failures`` wrong reports.
 
         Parameters
         ----------
         successes, failures : array_like of shape (n_sources,)
             Counts per source, each >= 0 (fractional counts, e.g. expected counts, are allowed).
-        prior : (float, float), default=(1, 1)
+        beta_prior : (float, float), default=(1, 1)
             The prior Beta(alpha0, beta0); (1, 1) is the Beta reputation system's uniform prior.
+        prior : (float, float), optional
+            The former name of ``beta_prior``, accepted until the next release (FutureWarning).
 
         Returns
         -------
@@ -72,7 +74,7 @@ class BetaTrust:
         """
         s, f = check_counts(successes, "successes"), check_counts(failures, "failures")
         check_same_length(s, f, "successes", "failures")
-        a0, b0 = check_beta_prior(prior)
+        a0, b0 = check_beta_prior(renamed(beta_prior, prior, "beta_prior", "prior"))
         return cls(a0 + s, b0 + f)
 
     def __repr__(self):

@@ -1,7 +1,7 @@
-"""Stability of correctness (DESIGN.md section 4): Theorem 1 and the counterexamples to its hypotheses.
+"""Stability of correctness (docs/design.md, section 5): Theorem 1 and the counterexamples to its hypotheses.
 
 Proofs: proofs/theorem1_soc.md (Theorem 1), proofs/soc_nonuniform_prior.md (with a prior),
-proofs/soc_necessary_conditions.md (independence and the Bayesian reading are both needed). Every expected
+proofs/soc_necessary_conditions.md (independence and the Bayesian reading cannot be dropped). Every expected
 value below is computed here from the definitions, in rational arithmetic where the model is rational; the
 library is then checked against it.
 """
@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 import wmvtrust as wt
 from brute import accuracy_brute, accuracy_exact
 
 HALF = Fraction(1, 2)
-TIE_RTOL = 1e-12  # |S| <= 1e-12 * (sum |finite weights| + |bias|) is a tie: DESIGN.md section 2, voting.TIE_RTOL
+TIE_RTOL = 1e-12  # |S| <= 1e-12 * (sum |finite weights| + |bias|) is a tie: docs/design.md, section 2, voting.TIE_RTOL
 
 
 # ---------------------------------------------------------------- a Fraction oracle for any weights
@@ -290,18 +291,42 @@ def beta_models(count, seed):
     return models
 
 
+SOC_MODELS, SOC_LEVEL = 20, 0.99
+ALPHA = 0.001  # the chance that the count check fails when every interval has its nominal coverage
+
+
+def intervals_containing_zero(models, trust=None):
+    """How many of the models' 99% Monte Carlo intervals of the SoC gap contain 0 (trust: a function of the mean)."""
+    count = 0
+    for index, model in enumerate(models):
+        gap = wt.soc_gap(model, trust=None if trust is None else trust(model.mean), method="montecarlo", draws=2000,
+                         seed=1000 + index, confidence=SOC_LEVEL)
+        assert gap.method == "montecarlo"
+        assert 0 < gap.stderr and gap.ci_high - gap.ci_low < 0.02  # an interval that could exclude 0
+        count += gap.ci_low <= 0 <= gap.ci_high
+    return count
+
+
+def fewest_hits(n, level, alpha):
+    """The largest k with P(Binomial(n, level) < k) < alpha: fewer than k hits is evidence against the level."""
+    return max(k for k in range(n + 1) if stats.binom.cdf(k - 1, n, level) < alpha)
+
+
 def test_monte_carlo_soc_gap_contains_zero_for_beta_trust():
     """Theorem 1 for Beta trust (proofs/theorem1_soc.md), seen through the Monte Carlo estimate.
 
-    The gap is exactly 0, so each 99% interval contains 0 unless the estimate is biased; about 1 interval
-    in 100 misses by chance, so with 20 instances all hit with probability 0.99^20 ~ 0.82. The seeds are
-    fixed, so the test is deterministic: a miss here would be reproducible and worth investigating.
+    The gap is exactly 0, so each 99% interval contains 0 unless the estimate is biased. Out of 20 independent
+    instances, a count of intervals containing 0 below k = 17 has probability P(Binomial(20, 0.99) < 17) = 4e-5
+    < 0.001 at the nominal coverage (requiring 20 of 20, as this test once did, fails 18% of the time by chance).
+    Negative control: the same 20 models with trust tempered by 1.2 (slightly over-confident) or 0.8 (slightly
+    under-confident) open a gap, and the count falls below k (0 of 20 here): the check fails when SoC does.
     """
-    for index, model in enumerate(beta_models(20, seed=20240601)):
-        gap = wt.soc_gap(model, method="montecarlo", draws=2000, seed=1000 + index, confidence=0.99)
-        assert gap.method == "montecarlo"
-        assert 0 < gap.stderr and gap.ci_high - gap.ci_low < 0.02  # an interval that could exclude 0
-        assert gap.ci_low <= 0 <= gap.ci_high, (index, model, gap)
+    models = beta_models(SOC_MODELS, seed=20240601)
+    k = fewest_hits(SOC_MODELS, SOC_LEVEL, ALPHA)
+    assert k == 17 and stats.binom.cdf(k - 1, SOC_MODELS, SOC_LEVEL) < ALPHA
+    assert intervals_containing_zero(models) >= k
+    for temper in (1.2, 0.8):
+        assert intervals_containing_zero(models, lambda t: wt.tempered_trust(t, temper)) < k, temper
 
 
 def test_monte_carlo_soc_gap_excludes_zero_for_biased_trust():

@@ -338,27 +338,37 @@ def simulate(n_tasks, rng, p=TRUE_P, rho=TRUE_RHO, pi=TRUE_PI, n_labels=N_LABELS
 def fit(y, v, rng, tol):
     """distractor_em on gold votes, classes sorted by mean trust (easy first): (trust, rho, pi, iterations)."""
     n, m = v.shape
-    t, rho, pi, n_iter = distractor_em(np.repeat(np.arange(n), m), np.tile(np.arange(m), n), v.ravel(), y, m, 2,
-                                       N_LABELS, (1, 1), 2000, tol, rng)
-    order = np.argsort(-t.mean(axis=0))
-    return t[:, order], rho[order], pi[order], n_iter
+    em = distractor_em(np.repeat(np.arange(n), m), np.tile(np.arange(m), n), v.ravel(), y, n_workers=m, n_classes=2,
+                       n_labels=N_LABELS, beta_prior=(1, 1), max_iter=2000, tol=tol, rng=rng)
+    order = np.argsort(-em.trust.mean(axis=0))
+    return em.trust[:, order], em.rho[order], em.class_weights[order], em.n_iter
 
 
 def test_em_recovers_the_parameters():
-    """4,000 gold tasks, M = 6, L = 10, pi = (0.85, 0.15), p in [0.86, 0.94] and [0.30, 0.40], rho = (0.2, 0.8).
+    """6 independent samples of 4,000 gold tasks, M = 6, L = 10, pi = (0.85, 0.15), p in [0.86, 0.94] and
+    [0.30, 0.40], rho = (0.2, 0.8).
 
-    Tolerances are 4 standard deviations of each estimate over 30 seeds, measured when this test was written
-    (easy p 0.006, hard p 0.029, rho_easy 0.046, rho_hard 0.0095, pi 0.0065): rho_easy is the loosest because
-    only the easy tasks with two or more wrong votes say whether wrong votes agree.
+    Tolerances are about 4 standard deviations of each estimate, measured over 90 other seeds (SeedSequence(99), 60,
+    and default_rng([2024, s]), 30) when this test was tightened: the largest error over the 6 members has mean
+    0.009 and sd 0.003 for easy p (at most 0.018 in 90 fits), mean 0.038 and sd 0.012 for hard p (at most 0.091);
+    sd of rho_easy 0.051, rho_hard 0.0095, pi 0.0065; the means over the 90 fits were within 1.3 standard errors of
+    the truth (no bias to speak of). rho_easy is the least determined (only the easy tasks with two or more wrong
+    votes say whether wrong votes agree): one fit pins it only to 0.2 +- 0.2, so the check is on the mean of the 6
+    fits, 4 sd / sqrt(6) = 0.083 (and rho_hard's mean to 4 * 0.0095 / sqrt(6) = 0.016).
     """
-    rng = np.random.default_rng(2024)
-    y, v = simulate(4000, rng)
-    t, rho, pi, n_iter = fit(y, v, rng, 1e-8)
-    assert n_iter < 2000
-    assert np.abs(t[:, 0] - TRUE_P[:, 0]).max() < 0.025
-    assert np.abs(t[:, 1] - TRUE_P[:, 1]).max() < 0.12
-    assert abs(rho[0] - TRUE_RHO[0]) < 0.19 and abs(rho[1] - TRUE_RHO[1]) < 0.04
-    assert abs(pi[0] - TRUE_PI[0]) < 0.026
+    fits = []
+    for stream in np.random.SeedSequence(2024).spawn(6):
+        rng = np.random.default_rng(stream)
+        y, v = simulate(4000, rng)
+        t, rho, pi, n_iter = fit(y, v, rng, 1e-8)
+        assert n_iter < 2000
+        assert np.abs(t[:, 0] - TRUE_P[:, 0]).max() < 0.025
+        assert np.abs(t[:, 1] - TRUE_P[:, 1]).max() < 0.12
+        assert abs(rho[1] - TRUE_RHO[1]) < 0.04
+        assert abs(pi[0] - TRUE_PI[0]) < 0.026
+        fits.append(rho)
+    rho = np.mean(fits, axis=0)
+    assert abs(rho[0] - TRUE_RHO[0]) < 0.083 and abs(rho[1] - TRUE_RHO[1]) < 0.016
 
 
 def test_em_stops_at_a_fixed_point_of_the_stated_update():
@@ -374,9 +384,10 @@ def test_em_stops_at_a_fixed_point_of_the_stated_update():
     p = np.column_stack([np.linspace(0.6, 0.8, 4), np.linspace(0.3, 0.4, 4)])
     y, v = simulate(400, rng, p=p, rho=np.array([0.3, 0.7]), pi=np.array([0.6, 0.4]), n_labels=n_labels)
     n, m = v.shape
-    t, rho, pi, n_iter = distractor_em(np.repeat(np.arange(n), m), np.tile(np.arange(m), n), v.ravel(), y, m, 2,
-                                       n_labels, (1, 1), 50_000, 1e-13, np.random.default_rng(4))
-    assert n_iter < 50_000
+    em = distractor_em(np.repeat(np.arange(n), m), np.tile(np.arange(m), n), v.ravel(), y, n_workers=m, n_classes=2,
+                       n_labels=n_labels, beta_prior=(1, 1), max_iter=50_000, tol=1e-13, rng=np.random.default_rng(4))
+    assert em.converged and em.n_iter < 50_000
+    t, rho, pi = em.trust, em.rho, em.class_weights
 
     log_r = np.full((n, 2, n_labels), -np.inf)
     for d, c in itertools.product(range(2), range(n_labels)):
@@ -402,14 +413,13 @@ def test_em_with_two_labels_is_the_latent_class_em():
     y, v = simulate(1500, rng, p=p, rho=np.array([0.3, 0.6]), pi=np.array([0.7, 0.3]), n_labels=2)
     n, m = v.shape
     task, worker = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
-    t, rho, pi, n_iter = distractor_em(task, worker, v.ravel(), y, m, 2, 2, (1, 1), 500, 1e-9,
-                                       np.random.default_rng(1))
-    t_sym, pi_sym, n_sym = latent_class_em(task, worker, v.ravel() == y[task], m, 2, 2, (1, 1), 500, 1e-9,
-                                           np.random.default_rng(1))
-    assert rho.tolist() == [0.5, 0.5]
-    np.testing.assert_allclose(t, t_sym, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(pi, pi_sym, rtol=0, atol=1e-10)
-    assert n_iter == n_sym
+    em = {"n_workers": m, "n_classes": 2, "n_labels": 2, "beta_prior": (1, 1), "max_iter": 500, "tol": 1e-9}
+    shared = distractor_em(task, worker, v.ravel(), y, rng=np.random.default_rng(1), **em)
+    symmetric = latent_class_em(task, worker, v.ravel() == y[task], rng=np.random.default_rng(1), **em)
+    assert shared.rho.tolist() == [0.5, 0.5] and symmetric.rho.tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(shared.trust, symmetric.trust, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(shared.class_weights, symmetric.class_weights, rtol=0, atol=1e-10)
+    assert shared.n_iter == symmetric.n_iter and shared.converged and symmetric.converged
 
 
 def test_belief_on_held_out_tasks_is_the_realised_accuracy_and_the_symmetric_belief_is_not():
@@ -430,9 +440,9 @@ def test_belief_on_held_out_tasks_is_the_realised_accuracy_and_the_symmetric_bel
         gaps.append(q.max(axis=1).mean() - (q.argmax(axis=1) == y_new).mean())
         n, m = v.shape
         task = np.repeat(np.arange(n), m)
-        t_sym, pi_sym, _ = latent_class_em(task, np.tile(np.arange(m), n), v.ravel() == y[task], m, 2, N_LABELS,
-                                           (1, 1), 2000, 1e-4, rng)
-        q_sym = latent_class_posterior(vote_table(v_new, N_LABELS), t_sym, pi_sym, N_LABELS)
+        sym = latent_class_em(task, np.tile(np.arange(m), n), v.ravel() == y[task], n_workers=m, n_classes=2,
+                              n_labels=N_LABELS, beta_prior=(1, 1), max_iter=2000, tol=1e-4, rng=rng)
+        q_sym = latent_class_posterior(vote_table(v_new, N_LABELS), sym.trust, sym.class_weights, N_LABELS)
         symmetric_gaps.append(q_sym.max(axis=1).mean() - (q_sym.argmax(axis=1) == y_new).mean())
     gaps, symmetric_gaps = np.array(gaps), np.array(symmetric_gaps)
     assert abs(gaps.mean()) < 3 * gaps.std(ddof=1) / np.sqrt(gaps.size)

@@ -1,20 +1,24 @@
-"""Stability of correctness for L classes under symmetric noise (DESIGN.md section 4, proofs/soc_multiclass.md).
+"""Stability of correctness for L classes under symmetric noise (docs/design.md, section 5, proofs/soc_multiclass.md).
 
 Source i reports the truth with probability p_i and each of the other L - 1 classes with probability
 (1 - p_i) / (L - 1). The rule is plurality weighted voting: class k scores the sum of the weights of the
 sources that report k; the highest score wins, ties split uniformly (credit 1/k to each of k tied
 classes). The probability of a report vector is prod_i f_i with f_i = p_i or (1 - p_i) / (L - 1), affine
 in p_i, so the accuracy is multi-affine and E[A(P, w)] = A(t, w) for independent P_i with E[P_i] = t_i.
-The library has no multi-class accuracy yet: this test is self-contained.
+The library has no multi-class accuracy yet: the theorem is checked here, and the library's decision rule
+(``WeightedMajorityVote`` with given trust) against the rule of the theorem on every report vector.
 """
 
 import itertools
 import math
 from fractions import Fraction
 
+import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import wmvtrust as wt
 from brute import accuracy_exact
 
 TIE_RTOL = 1e-12
@@ -121,3 +125,22 @@ def test_soc_multiclass_symmetric_noise(n_classes, sources, integer, data):
 
     if integer:  # the oracle's L = 2 case is binary weighted majority voting
         assert accuracy_by_pattern(t, credit_by_pattern(w, 2)) == accuracy_exact(t, w)
+
+
+@settings(max_examples=30)
+@given(st.sampled_from([3, 4]), st.lists(st.sampled_from([0.4, 0.6, 0.75, 0.9]), min_size=1, max_size=4))
+def test_the_library_decides_by_the_rule_of_the_theorem(n_classes, trust):
+    """On every report vector, WeightedMajorityVote with given trust (ties reported) picks the single winner of
+    ``winners`` with the weights ln((L - 1) t / (1 - t)), and reports a tie where ``winners`` has several.
+    Repeated trusts make exact ties common; distinct ones differ far beyond the tolerance."""
+    w = [math.log((n_classes - 1) * t / (1 - t)) for t in trust]
+    vectors = list(itertools.product(range(n_classes), repeat=len(trust)))
+    votes = pd.DataFrame([(j, i, k) for j, reports in enumerate(vectors) for i, k in enumerate(reports)],
+                         columns=["task", "worker", "label"])
+    labels = np.arange(n_classes)
+    model = wt.WeightedMajorityVote(trust=pd.Series(trust), ties="report").fit(votes)
+    for j, reports in enumerate(vectors):
+        tied = winners(reports, w, n_classes)
+        got = model.labels_.iloc[j]
+        assert (pd.isna(got) if len(tied) > 1 else got == tied[0]), (reports, tied, got)
+    assert set(model.labels_.dropna()) <= set(labels)

@@ -17,7 +17,7 @@ import pytest
 import wmvtrust as wt
 
 HALF, ONE = Fraction(1, 2), Fraction(1)
-TIE_RTOL = 1e-12  # DESIGN.md section 2, voting.TIE_RTOL
+TIE_RTOL = 1e-12  # docs/design.md, section 2, voting.TIE_RTOL
 ETA = Fraction(1, 10**13)
 
 

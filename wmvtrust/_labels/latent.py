@@ -18,7 +18,26 @@ from .codes import Codes
 from .models import chunk_buffers, confusion_pass, confusion_posterior, softmax
 
 
-def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
+@dataclass(frozen=True)
+class LatentClassFit:
+    """The result of ``latent_class_em`` and ``distractor_em``: trust per worker and class, the pull per class
+    (0 for the symmetric model of ``latent_class_em``), the class weights, and how EM ended."""
+
+    trust: np.ndarray  # shape (n_workers, n_classes)
+    rho: np.ndarray  # shape (n_classes,)
+    class_weights: np.ndarray  # shape (n_classes,), summing to one
+    n_iter: int
+    converged: bool  # the last step moved no parameter by more than tol
+
+
+def _start_trust(worker, right, n_workers, n_classes, beta_prior, rng):
+    """Each class starts from the pooled trust (a Beta posterior mean) perturbed by up to 0.1, within [0.05, 0.95]."""
+    cast = np.bincount(worker, minlength=n_workers)
+    pooled = beta_mean(np.bincount(worker, weights=right, minlength=n_workers), cast, beta_prior)
+    return np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
+
+
+def latent_class_em(task, worker, right, *, n_workers, n_classes, n_labels, beta_prior, max_iter, tol, rng):
     """Trust per worker and difficulty class, and the class weights, by EM on gold votes.
 
     Vote ``k`` was cast by ``worker[k]`` on gold task ``task[k]`` (codes ``0..n_tasks-1``) and was
@@ -26,29 +45,27 @@ def latent_class_em(task, worker, right, n_workers, n_classes, n_labels, prior, 
     M-step keeps each trust a Beta posterior mean given the expected record in its class. The
     E-step is the confusion-matrix pass with the class as the hidden label and right or wrong
     as the report (a right vote has likelihood ``t_id``, a wrong one ``(1 - t_id) / (L - 1)``).
-    Stops when no trust moves by more than ``tol``. Returns ``(trust of shape (n_workers,
-    n_classes), class weights, iterations)``.
+    Stops when no trust moves by more than ``tol``. Returns a ``LatentClassFit`` (``rho`` 0).
     """
     n_tasks = int(task.max()) + 1 if task.size else 0
     codes = Codes(task, worker, right.astype(np.int64), n_tasks, n_workers, 2)
-    cast_pooled = np.bincount(worker, minlength=n_workers)
-    pooled = beta_mean(np.bincount(worker, weights=right, minlength=n_workers), cast_pooled, prior)
-    t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
-    weights = np.full(n_classes, 1.0 / n_classes)
+    t = _start_trust(worker, right, n_workers, n_classes, beta_prior, rng)
+    class_weights = np.full(n_classes, 1.0 / n_classes)
     resp, no_truth = np.empty((n_tasks, n_classes)), np.full(n_tasks, -1)
     buffers = chunk_buffers(task.size, (n_workers, n_classes, 2), (n_classes,))
     (_, counts), (_, class_sum) = buffers
     for n_iter in range(1, max_iter + 1):
         with np.errstate(divide="ignore"):  # a class of weight 0 keeps responsibility 0
-            log_rows, log_weights = np.stack([np.log((1 - t) / (n_labels - 1)), np.log(t)], axis=2), np.log(weights)
+            log_rows = np.stack([np.log((1 - t) / (n_labels - 1)), np.log(t)], axis=2)
+            log_weights = np.log(class_weights)
         confusion_pass(codes, no_truth, log_rows, log_weights, resp, buffers)
-        new_t = beta_mean(counts[:, :, 1], counts.sum(axis=2), prior)
-        weights = class_sum / max(n_tasks, 1)
+        new_t = beta_mean(counts[:, :, 1], counts.sum(axis=2), beta_prior)
+        class_weights = class_sum / max(n_tasks, 1)
         done = np.abs(new_t - t).max() <= tol
         t = new_t
         if done:
             break
-    return t, weights, n_iter
+    return LatentClassFit(t, np.zeros(n_classes), class_weights, n_iter, bool(done))
 
 
 def latent_class_posterior(codes, trust, class_weights, n_labels):
@@ -72,7 +89,7 @@ def latent_class_posterior(codes, trust, class_weights, n_labels):
     return joint.reshape(codes.n_tasks, n_classes, k).sum(axis=1)
 
 
-def distractor_em(task, worker, label, truth, n_workers, n_classes, n_labels, prior, max_iter, tol, rng):
+def distractor_em(task, worker, label, truth, *, n_workers, n_classes, n_labels, beta_prior, max_iter, tol, rng):
     """Trust and distractor pull per worker and difficulty class, and the class weights, by EM on gold votes.
 
     The model (proofs/soc_latent_class.md, (f)): each task has a hidden class ``d`` and a
@@ -88,17 +105,14 @@ def distractor_em(task, worker, label, truth, n_workers, n_classes, n_labels, pr
     with probability 0), so ``rho_d < 1``. Classes start from perturbed copies of the pooled
     trust (drawn from ``rng``), every ``rho_d`` at 1/2. With two labels the distractor is the
     other label whatever ``rho``, which is then not identifiable and stays at 1/2. Stops when
-    no trust or ``rho`` moves by more than ``tol``. Returns ``(trust of shape (n_workers,
-    n_classes), rho of shape (n_classes,), class weights, iterations)``.
+    no trust or ``rho`` moves by more than ``tol``. Returns a ``LatentClassFit``.
     """
     n_tasks = truth.size
     right = label == truth[task]
     wrong = ~right
-    cast_pooled = np.bincount(worker, minlength=n_workers)
-    pooled = beta_mean(np.bincount(worker, weights=right, minlength=n_workers), cast_pooled, prior)
-    t = np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
+    t = _start_trust(worker, right, n_workers, n_classes, beta_prior, rng)
     rho = np.full(n_classes, 0.5)
-    weights = np.full(n_classes, 1.0 / n_classes)
+    class_weights = np.full(n_classes, 1.0 / n_classes)
     classes = range(n_classes)
     right_task, right_worker = task[right], worker[right]
     # T_d[c] is 0 for every label without a wrong vote: sum over the (task, label) pairs that have some, sorted by task
@@ -124,25 +138,25 @@ def distractor_em(task, worker, label, truth, n_workers, n_classes, n_labels, pr
         others = free[:, None] * np.exp(-top) + np.stack(
             [np.bincount(pair_task, weights=scaled[:, d], minlength=n_tasks) for d in classes], axis=1)
         with np.errstate(divide="ignore"):  # a class of weight 0 keeps responsibility 0
-            in_class = special.softmax(np.log(weights) + base + top + np.log(others), axis=1)  # P(d | task)
+            in_class = special.softmax(np.log(class_weights) + base + top + np.log(others), axis=1)  # P(d | task)
         # M-step: trust from the expected right votes in each class, rho from the expected wrong votes
         right_d = np.stack([np.bincount(right_worker, weights=in_class[right_task, d], minlength=n_workers)
                             for d in classes], axis=1)
         cast_d = np.stack([np.bincount(worker, weights=in_class[task, d], minlength=n_workers) for d in classes],
                           axis=1)
-        new_t = beta_mean(right_d, cast_d, prior)
+        new_t = beta_mean(right_d, cast_d, beta_prior)
         new_rho = rho
         if n_labels > 2:
             share = rho / (rho + (1 - rho) / (n_labels - 1))  # P(via the distractor | the vote is c, class d)
             # expected wrong votes equal to c: per pair, its votes times P(d, c = the pair's label | task)
             on_c = (pair_votes[:, None] * (in_class / others)[pair_task] * scaled).sum(axis=0)
-            new_rho = beta_mean(share * on_c, wrong_per_task @ in_class, prior)
-        weights = in_class.mean(axis=0)
+            new_rho = beta_mean(share * on_c, wrong_per_task @ in_class, beta_prior)
+        class_weights = in_class.mean(axis=0)
         done = max(np.abs(new_t - t).max(), np.abs(new_rho - rho).max()) <= tol
         t, rho = new_t, new_rho
         if done:
             break
-    return t, rho, weights, n_iter
+    return LatentClassFit(t, rho, class_weights, n_iter, bool(done))
 
 
 def distractor_posterior(codes, trust, rho, class_weights, n_labels):
@@ -287,7 +301,7 @@ def hard_class_em(codes, fit, *, share=0.25, max_iter=300, tol=1e-6):
 
     Starts from a Dawid-Skene fit ``fit`` (a ``ConfusionFit`` without gold) and the given
     ``share``; each worker answers a hard task as it answers overall (``answer_rates``). The
-    M-step keeps every confusion row the mean of its Dirichlet posterior (``fit.prior`` plus
+    M-step keeps every confusion row the mean of its Dirichlet posterior (``fit.dirichlet_prior`` plus
     the expected counts of the easy tasks), the share and the class prior the means of theirs
     (Beta(1, 1), Dirichlet(1, ..., 1)). Stops when an iteration raises the log-likelihood by
     less than ``tol`` nats per task: where the votes do not ask for hard tasks the share drifts
@@ -314,7 +328,7 @@ def hard_class_em(codes, fit, *, share=0.25, max_iter=300, tol=1e-6):
         converged = loglik - previous < tol * n
         if converged:
             break
-        dirichlet = fit.prior + counts[:, :k, :]  # the easy tasks' expected reports
+        dirichlet = fit.dirichlet_prior + counts[:, :k, :]  # the easy tasks' expected reports
         confusion = dirichlet / dirichlet.sum(axis=2, keepdims=True)
         share = (1.0 + class_sum[k:].sum()) / (2.0 + n)
         class_prior = (1.0 + class_sum[:k] + class_sum[k:]) / (k + n)

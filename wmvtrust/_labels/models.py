@@ -131,14 +131,29 @@ def most_probable(probas, ties, rng):
     [1, -1]
     """
     decision = probas.argmax(axis=1)
-    best = probas[np.arange(probas.shape[0]), decision][:, None]
-    tied = probas >= best - TIE_RTOL * np.abs(best)
+    tied = tied_with_best(probas)
     several = np.flatnonzero(tied.sum(axis=1) > 1)
     if ties == "report":
         decision[several] = -1
     else:  # a uniform choice among the tied labels, drawn for the tied tasks only
         decision[several] = (rng.random((several.size, probas.shape[1])) * tied[several]).argmax(axis=1)
     return decision
+
+
+def tied_with_best(scores):
+    """Which labels tie with the best of their row: within ``TIE_RTOL`` times the best's magnitude.
+
+    The one tie tolerance for labels, relative like that of ``voting.decide``: for posterior
+    probabilities, vote counts, or log scores whose terms share one sign (log probabilities),
+    where the best's magnitude is the sum of the terms' magnitudes.
+
+    Examples
+    --------
+    >>> tied_with_best(np.array([[0.5, 0.5, 0.0], [-3.0, -1.0, -1.0 - 1e-14]])).tolist()
+    [[True, True, False], [False, True, True]]
+    """
+    best = scores.max(axis=1, keepdims=True)
+    return scores >= best - TIE_RTOL * np.abs(best)
 
 
 def believed(probas):
@@ -179,7 +194,7 @@ class OneCoinFit:
     converged: bool
 
 
-def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
+def one_coin_em(codes, *, beta_prior, n_labels, max_iter, tol, truth=None):
     """EM under the one-coin model: each worker is right with one probability, whatever the truth.
 
     Starts from plurality voting (ties split evenly). The M-step counts each worker's
@@ -192,7 +207,7 @@ def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
     certain. Each iteration is one fused pass over the votes grouped by task. Stops when no
     trust moves by more than ``tol``.
     """
-    a0, b0 = prior
+    a0, b0 = beta_prior
     truth = np.full(codes.n_tasks, -1) if truth is None else truth
     cast = np.bincount(codes.worker, minlength=codes.n_workers).astype(float)
     probas = majority_posterior(codes, truth)
@@ -204,7 +219,7 @@ def one_coin_em(codes, prior, n_labels, max_iter, tol, *, truth=None):
     converged = False
     for n_iter in range(1, max_iter + 1):
         used = right  # the record behind this iteration's trust; the pass counts the next one
-        new_t = beta_mean(used, cast, prior)
+        new_t = beta_mean(used, cast, beta_prior)
         with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
             log_prior = np.log(class_sum / codes.n_tasks)
         symmetric_pass(codes, truth, symmetric_weights(new_t, n_labels), log_prior, probas, buffers)
@@ -221,11 +236,11 @@ class ConfusionFit:
     """The result of ``dawid_skene_em``: Dirichlet posteriors of the confusion rows and the class prior.
 
     ``dirichlet[i, y]`` are the Dirichlet parameters of worker i's row for truth y (the row
-    prior ``prior[y]`` plus expected counts), ``class_dirichlet`` those of the class prior;
+    prior ``dirichlet_prior[y]`` plus expected counts), ``class_dirichlet`` those of the class prior;
     ``probas`` the task posteriors under their means; ``log_posterior`` the objective EM increases.
     """
 
-    prior: np.ndarray
+    dirichlet_prior: np.ndarray
     dirichlet: np.ndarray
     class_dirichlet: np.ndarray
     probas: np.ndarray
@@ -241,7 +256,7 @@ class ConfusionFit:
     @property
     def counts(self):
         """Expected reports per worker, truth and report (exact on tasks of known truth)."""
-        return self.dirichlet - self.prior
+        return self.dirichlet - self.dirichlet_prior
 
     @property
     def class_prior(self):
@@ -257,21 +272,21 @@ def confusion_counts(codes, probas):
                      for y in range(k)], axis=1)
 
 
-def row_prior(counts, prior):
-    """Dirichlet parameters of every confusion row, shape (L, L): ``prior`` per cell, or ``"pooled"``.
+def row_prior(counts, dirichlet_prior):
+    """Dirichlet parameters of every confusion row, shape (L, L): ``dirichlet_prior`` per cell, or ``"pooled"``.
 
     ``"pooled"``: L pseudo-votes per row (as many as the uniform Dirichlet(1, ..., 1)),
     spread like the crowd's pooled row ``sum_i counts[i, y] + 1``: a worker with few
     votes is read as a typical member of the crowd, not as one who answers at random.
     """
     k = counts.shape[1]
-    if prior != "pooled":
-        return np.full((k, k), float(prior))
+    if dirichlet_prior != "pooled":
+        return np.full((k, k), float(dirichlet_prior))
     pooled = counts.sum(axis=0) + 1.0
     return k * pooled / pooled.sum(axis=1, keepdims=True)
 
 
-def dawid_skene_em(codes, *, truth, prior="pooled", max_iter=500, tol=1e-6, restarts=0, rng=None):
+def dawid_skene_em(codes, *, truth, dirichlet_prior="pooled", max_iter=500, tol=1e-6, restarts=0, rng=None):
     """EM for the Bayesian Dawid-Skene model: a confusion matrix per worker, Dirichlet priors on rows and classes.
 
     Worker i reports v on a task of truth y with probability ``Pi_i[y, v]``; each row has the
@@ -296,7 +311,7 @@ def dawid_skene_em(codes, *, truth, prior="pooled", max_iter=500, tol=1e-6, rest
     """
     truth = np.ascontiguousarray(truth)
     start = majority_posterior(codes, truth)
-    prior_rows = row_prior(confusion_counts(codes, start), prior)
+    prior_rows = row_prior(confusion_counts(codes, start), dirichlet_prior)
     fits = [_confusion_em(codes, truth, start, prior_rows, max_iter, tol)]
     for _ in range(restarts):
         noise = rng.dirichlet(np.ones(codes.n_labels), size=codes.n_tasks)
@@ -326,7 +341,7 @@ def _confusion_em(codes, truth, probas, prior_rows, max_iter, tol):
     return ConfusionFit(prior_rows, dirichlet, class_dirichlet, probas, float(objective), n_iter, converged)
 
 
-def confusion_from_gold(codes, *, truth, prior="pooled"):
+def confusion_from_gold(codes, *, truth, dirichlet_prior="pooled"):
     """The Dawid-Skene model learned from the tasks of known ``truth`` alone, and the posterior of every task.
 
     Each row's Dirichlet posterior is ``row_prior`` plus the worker's gold reports; the class
@@ -336,7 +351,7 @@ def confusion_from_gold(codes, *, truth, prior="pooled"):
     truth = np.ascontiguousarray(truth)
     gold = clamp(np.zeros((codes.n_tasks, codes.n_labels)), truth)
     counts = confusion_counts(codes, gold)
-    prior_rows = row_prior(counts, prior)
+    prior_rows = row_prior(counts, dirichlet_prior)
     dirichlet = prior_rows + counts
     class_dirichlet = 1.0 + gold.sum(axis=0)
     probas, loglik = confusion_posterior(codes, truth, dirichlet, class_dirichlet)

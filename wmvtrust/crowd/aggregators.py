@@ -16,7 +16,7 @@ from .._labels.models import (balanced_accuracy, believed, clamp, confusion_from
 from .._stats import beta_mean
 from .._validation import (check_beta_prior, check_choice, check_fitted, check_fraction, check_given_trust,
                            check_gold_given, check_has_gold, check_nonnegative_int, check_positive_int,
-                           check_positive_real, check_rng, check_trust_source)
+                           check_positive_real, check_rng, check_trust_source, renamed)
 from ..voting import TIES
 from .beliefs import PanelModel, summarise
 from .votes import gold_codes, gold_record, read_votes
@@ -165,8 +165,10 @@ class WeightedMajorityVote(_Aggregator):
 
         With gold given to ``fit``, "em" and "one-coin" keep the gold tasks' truths fixed
         and infer the others.
-    prior : (float, float), default=(1, 1)
+    beta_prior : (float, float), default=(1, 1)
         Beta prior of every worker's accuracy ("one-coin" and "gold").
+    prior : (float, float), optional
+        The former name of ``beta_prior``, accepted until the next release (FutureWarning).
     ties : {"coin", "report"}, default="coin"
         A tie is broken by a seeded fair choice among the tied labels, or reported as NA.
     seed : int or numpy.random.Generator, default=0
@@ -210,16 +212,17 @@ class WeightedMajorityVote(_Aggregator):
 
     name = "WeightedMajorityVote"
 
-    def __init__(self, trust="em", *, prior=(1, 1), ties="coin", seed=0, no_gold="prior", max_iter=500, tol=1e-6,
-                 task="task", worker="worker", label="label", duplicates="error"):
-        self.trust, self.prior, self.ties, self.seed, self.no_gold = trust, prior, ties, seed, no_gold
+    def __init__(self, trust="em", *, beta_prior=(1, 1), ties="coin", seed=0, no_gold="prior", max_iter=500, tol=1e-6,
+                 task="task", worker="worker", label="label", duplicates="error", prior=None):
+        self.trust, self.ties, self.seed, self.no_gold = trust, ties, seed, no_gold
+        self.beta_prior = renamed(beta_prior, prior, "beta_prior", "prior")
         self.max_iter, self.tol, self.duplicates = max_iter, tol, duplicates
         self.task, self.worker, self.label = task, worker, label
 
     def _check_params(self):
         check_choice(self.no_gold, "no_gold", NO_GOLD)
         check_trust_source(self.trust)
-        check_beta_prior(self.prior)
+        check_beta_prior(self.beta_prior)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
 
@@ -233,10 +236,11 @@ class WeightedMajorityVote(_Aggregator):
         elif self.trust == "gold":
             check_has_gold(truth, "trust='gold'")
             right, n_gold = gold_record(data, truth, self.no_gold)
-            alpha, beta = self.prior[0] + right, self.prior[1] + n_gold - right
-            t = beta_mean(right, n_gold, self.prior)
+            alpha, beta = self.beta_prior[0] + right, self.beta_prior[1] + n_gold - right
+            t = beta_mean(right, n_gold, self.beta_prior)
         elif self.trust == "one-coin":
-            coin = one_coin_em(codes, self.prior, n_labels, self.max_iter, self.tol, truth=truth)
+            coin = one_coin_em(codes, beta_prior=self.beta_prior, n_labels=n_labels, max_iter=self.max_iter,
+                               tol=self.tol, truth=truth)
             alpha, beta, n_iter, converged = coin.alpha, coin.beta, coin.n_iter, coin.converged
             t, class_prior = alpha / (alpha + beta), np.exp(coin.log_prior)
         else:
@@ -296,10 +300,12 @@ class ConfusionMatrixVote(_Aggregator):
         voting; each iteration raises the posterior density, and it stops when no confusion
         entry or class probability moves by more than ``tol``. ``"gold"``: the matrices
         from the gold tasks alone.
-    prior : "pooled" or float, default="pooled"
+    dirichlet_prior : "pooled" or float, default="pooled"
         The Dirichlet prior of every row: ``L`` pseudo-votes spread like the crowd's pooled
         confusion row at the plurality-vote start (a worker with few votes is read as a
         typical member of the crowd), or this many pseudo-votes in every cell (1.0: uniform).
+    prior : "pooled" or float, optional
+        The former name of ``dirichlet_prior``, accepted until the next release (FutureWarning).
     ties : {"coin", "report"}, default="coin"
         A tie is broken by a seeded fair choice among the tied labels, or reported as NA.
     seed : int or numpy.random.Generator, default=0
@@ -339,23 +345,24 @@ class ConfusionMatrixVote(_Aggregator):
     --------
     >>> votes = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "y", "y"]})
     >>> gold = pd.DataFrame({"task": [2], "label": ["y"]})
-    >>> model = ConfusionMatrixVote(trust="gold", prior=1.0).fit(votes, gold)
+    >>> model = ConfusionMatrixVote(trust="gold", dirichlet_prior=1.0).fit(votes, gold)
     >>> model.confusion_[0].tolist()  # worker a: truth y reported y once, on top of the uniform prior
     [[0.5, 0.5], [0.3333333333333333, 0.6666666666666666]]
     """
 
     name = "ConfusionMatrixVote"
 
-    def __init__(self, trust="em", *, prior="pooled", ties="coin", seed=0, max_iter=500, tol=1e-6, restarts=0,
-                 task="task", worker="worker", label="label", duplicates="error"):
-        self.trust, self.prior, self.ties, self.seed = trust, prior, ties, seed
+    def __init__(self, trust="em", *, dirichlet_prior="pooled", ties="coin", seed=0, max_iter=500, tol=1e-6, restarts=0,
+                 task="task", worker="worker", label="label", duplicates="error", prior=None):
+        self.trust, self.ties, self.seed = trust, ties, seed
+        self.dirichlet_prior = renamed(dirichlet_prior, prior, "dirichlet_prior", "prior")
         self.max_iter, self.tol, self.restarts = max_iter, tol, restarts
         self.task, self.worker, self.label, self.duplicates = task, worker, label, duplicates
 
     def _check_params(self):
         check_choice(self.trust, "trust", ("em", "gold"))
-        if self.prior != "pooled":
-            check_positive_real(self.prior, "prior")
+        if self.dirichlet_prior != "pooled":
+            check_positive_real(self.dirichlet_prior, "dirichlet_prior")
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
         check_nonnegative_int(self.restarts, "restarts")
@@ -363,10 +370,10 @@ class ConfusionMatrixVote(_Aggregator):
     def _infer(self, data, truth):
         if self.trust == "gold":
             check_has_gold(truth, "trust='gold'")
-            fit = confusion_from_gold(data.codes, truth=truth, prior=self.prior)
+            fit = confusion_from_gold(data.codes, truth=truth, dirichlet_prior=self.dirichlet_prior)
         else:
-            fit = dawid_skene_em(data.codes, truth=truth, prior=self.prior, max_iter=self.max_iter, tol=self.tol,
-                                 restarts=self.restarts, rng=check_rng(self.seed))
+            fit = dawid_skene_em(data.codes, truth=truth, dirichlet_prior=self.dirichlet_prior, max_iter=self.max_iter,
+                                 tol=self.tol, restarts=self.restarts, rng=check_rng(self.seed))
         index = pd.MultiIndex.from_product([data.workers, data.labels], names=[data.workers.name, "truth"])
         trust = pd.DataFrame(fit.dirichlet.reshape(-1, data.labels.size), index=index, columns=data.labels)
         return fit.probas, {"confusion_": fit.confusion, "counts_": fit.counts, "trust_": trust,
@@ -388,7 +395,7 @@ class DifficultyAwareVote(_Aggregator):
     ``t_id`` (symmetric noise otherwise). Hard tasks make everyone err at once, which
     plain weighted voting reads as independent evidence. The trust ``t_id`` and the
     class weights ``pi_d`` are learned on gold tasks by EM over the latent classes: at
-    the fixed point each ``t_id`` is the mean of a Beta(``prior``) posterior given the
+    the fixed point each ``t_id`` is the mean of a Beta(``beta_prior``) posterior given the
     responsibility-weighted record of worker ``i`` in class ``d``, and each ``pi_d`` is
     the mean responsibility of class ``d`` (no prior). That is a point estimate, neither
     the posterior mean nor the posterior mode of the parameters: the class of a gold
@@ -405,8 +412,10 @@ class DifficultyAwareVote(_Aggregator):
     ----------
     n_classes : int, default=2
         Difficulty classes.
-    prior : (float, float), default=(1, 1)
+    beta_prior : (float, float), default=(1, 1)
         Beta prior of every worker's accuracy in every class.
+    prior : (float, float), optional
+        The former name of ``beta_prior``, accepted until the next release (FutureWarning).
     ties : {"coin", "report"}, default="coin"
         A tie is broken by a seeded fair choice among the tied labels, or reported as NA.
     max_iter : int, default=100
@@ -440,10 +449,10 @@ class DifficultyAwareVote(_Aggregator):
 
     name = "DifficultyAwareVote"
 
-    def __init__(self, n_classes=2, *, prior=(1, 1), ties="coin", max_iter=100, tol=1e-6, seed=0, task="task",
-                 worker="worker", label="label", duplicates="error"):
-        self.n_classes, self.prior, self.ties, self.max_iter, self.tol, self.seed = \
-            n_classes, prior, ties, max_iter, tol, seed
+    def __init__(self, n_classes=2, *, beta_prior=(1, 1), ties="coin", max_iter=100, tol=1e-6, seed=0, task="task",
+                 worker="worker", label="label", duplicates="error", prior=None):
+        self.n_classes, self.ties, self.max_iter, self.tol, self.seed = n_classes, ties, max_iter, tol, seed
+        self.beta_prior = renamed(beta_prior, prior, "beta_prior", "prior")
         self.task, self.worker, self.label, self.duplicates = task, worker, label, duplicates
 
     def fit(self, votes, gold):
@@ -468,7 +477,7 @@ class DifficultyAwareVote(_Aggregator):
 
     def _check_params(self):
         check_positive_int(self.n_classes, "n_classes")
-        check_beta_prior(self.prior)
+        check_beta_prior(self.beta_prior)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
 
@@ -477,13 +486,14 @@ class DifficultyAwareVote(_Aggregator):
         codes, n_labels = data.codes, max(data.labels.size, 2)
         on_gold = truth[codes.task] >= 0
         gold_task = np.unique(codes.task[on_gold], return_inverse=True)[1]
-        t, weights, n_iter = latent_class_em(gold_task, codes.worker[on_gold], (codes.label == truth[codes.task])[on_gold],
-                                             codes.n_workers, self.n_classes, n_labels, self.prior, self.max_iter,
-                                             self.tol, check_rng(self.seed))
-        probas = clamp(latent_class_posterior(codes, t, weights, n_labels), truth)
-        table = pd.DataFrame(t, index=data.workers, columns=[f"class {d}" for d in range(self.n_classes)])
-        return probas, {"trust_": table, "class_weights_": weights, "class_prior": np.full(codes.n_labels, 1 / n_labels),
-                        "n_iter_": n_iter, "converged_": n_iter < self.max_iter, "_confusion_fit": None}
+        right = (codes.label == truth[codes.task])[on_gold]
+        fit = latent_class_em(gold_task, codes.worker[on_gold], right, n_workers=codes.n_workers,
+                              n_classes=self.n_classes, n_labels=n_labels, beta_prior=self.beta_prior,
+                              max_iter=self.max_iter, tol=self.tol, rng=check_rng(self.seed))
+        probas = clamp(latent_class_posterior(codes, fit.trust, fit.class_weights, n_labels), truth)
+        table = pd.DataFrame(fit.trust, index=data.workers, columns=[f"class {d}" for d in range(self.n_classes)])
+        return probas, {"trust_": table, "class_weights_": fit.class_weights, "class_prior": np.full(codes.n_labels, 1 / n_labels),
+                        "n_iter_": fit.n_iter, "converged_": fit.converged, "_confusion_fit": None}
 
     def _panel(self, data):
         return ("Stability of optimality: not computed for the latent-class model (its trust is an EM fit, not a "

@@ -15,7 +15,7 @@ The belief to use is chosen by one rule (``_recommend``):
    ``WeightedMajorityVote`` do not).
 
 Without gold neither 2 nor 3 can see errors that most workers make together on a task:
-such votes look like an easy task with another truth (proofs/soc_label_free.md, (d)).
+such votes look like an easy task with another truth (proofs/soc_label_free.md, (e)).
 """
 
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 from .._labels.latent import hard_class_em
-from .._labels.models import believed, dawid_skene_em
+from .._labels.models import believed, dawid_skene_em, most_probable, tied_with_best
 from .._stats import wilson
 from ..stability import soo_bounds
 from ..trust import BetaTrust
@@ -32,7 +32,6 @@ from ..trust import BetaTrust
 PANELS = 50  # tasks whose panels a summary simulates
 CELLS_PER_PANEL = 40_000  # simulated draws x voters x cells of a voter's matrix, per panel: the Monte Carlo budget
 MAX_OBSERVATIONS = 100_000  # the search for the gold needed gives up beyond this
-TIE = 1e-9  # log scores this close to the top count as tied (sums of O(1) terms: far above rounding)
 DETECTION_LEVEL = 0.01  # p-value below which the votes refute conditional independence
 LABEL_FREE_TASKS = 50_000  # beyond this, the label-free model is fitted on a random sample of tasks (to +-0.3 points)
 
@@ -208,7 +207,7 @@ def summarise(model, data, truth, probas, refit, panel, *, fit=None, folds, conf
     rng = np.random.default_rng(seed)
     codes, gold = data.codes, truth >= 0
     rest = ~gold if (~gold).any() else np.ones_like(gold)
-    decision = probas.argmax(axis=1)  # ties aside, as in the empirical belief
+    decision = most_probable(probas, "coin", rng)  # the aggregators' rule
     notes = []
     empirical = _cross_fit(truth, refit, folds, confidence, rng) if gold.any() else None
     label_free = None
@@ -288,7 +287,7 @@ def _cross_fit(truth, refit, folds, confidence, rng):
         if probas is None:
             probas = np.empty((rows.size, fitted.shape[1]))
         probas[fold == k] = fitted[held]
-    correct = probas.argmax(axis=1) == truth[rows]  # the decision, ties aside (probability 0 for learned trust)
+    correct = most_probable(probas, "coin", rng) == truth[rows]  # the aggregators' rule
     return EmpiricalBelief.of(correct, float(believed(probas)), confidence)
 
 
@@ -371,7 +370,7 @@ def _sample_votes(log_true, y, rng):
 
 def _credit(score, y):
     """1 for a right decision, 1/k for a tie among k labels that holds the truth, 0 otherwise."""
-    tied = score >= score.max(axis=1, keepdims=True) - TIE
+    tied = tied_with_best(score)  # log probabilities: every term <= 0
     return tied[np.arange(y.size), y] / tied.sum(axis=1)
 
 

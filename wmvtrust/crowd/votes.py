@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _kernels as kn
-from .._validation import check_choice, check_gold_covers, check_gold_frame, check_one_vote_each, check_vote_frame
+from .._validation import (check_choice, check_gold_covers, check_gold_frame, check_one_vote_each, check_sortable,
+                           check_vote_frame)
 from .._labels.codes import Codes
 
 DUPLICATES = ("error", "first", "last")
@@ -55,7 +56,7 @@ def read_votes(frame, *, task="task", worker="worker", label="label", duplicates
     task_codes, tasks = _factorize(table[task])
     worker_codes, workers = _factorize(table[worker])
     label_codes, labels = _factorize(table[label])
-    order = np.argsort(labels, kind="stable")  # labels sorted, codes renumbered to match
+    order = check_sortable(labels, label)  # labels sorted, codes renumbered to match
     label_codes, labels = np.argsort(order)[label_codes], labels[order]
     drop = kn.repeated_votes(task_codes, worker_codes, tasks.size, workers.size, duplicates == "last")
     if duplicates == "error":
