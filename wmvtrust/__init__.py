@@ -4,6 +4,8 @@ Importing the package compiles nothing: each numba kernel compiles (or loads
 from its on-disk cache) on first use; ``warm_up()`` does that for all of them.
 """
 
+from importlib.metadata import version as _version
+
 from .accuracy import Accuracy, MonteCarloAccuracy, accuracy, accuracy_fraction, accuracy_mc
 from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVote, read_votes
 from .ensemble import EnsembleBelief, TrustEnsemble, plurality_vote
@@ -16,6 +18,8 @@ from .trust import BetaTrust, DiscreteTrust
 from . import io
 from .voting import TIE_RTOL, decide, log_odds_weights
 from ._warmup import warm_up
+
+__version__ = _version("wmvtrust")  # defined once, in pyproject.toml
 
 __all__ = ["TIE_RTOL", "Accuracy", "BetaTrust", "ConfusionMatrixVote", "DifficultyAwareVote", "DiscreteTrust", "EMTrust", "EnsembleBelief", "Estimate", "MonteCarloAccuracy",
            "ObservationsNeeded", "TrustEnsemble", "WeightedMajorityVote", "accuracy", "accuracy_fraction", "accuracy_loss_curve", "accuracy_mc",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from . import demo
+from . import __version__, demo
 from . import io as wio
 from .accuracy import METHODS, accuracy, accuracy_mc
 from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVote
@@ -127,6 +127,7 @@ def _parser():
 
     parser = _Parser(prog=PROG, formatter_class=formatter, epilog=EPILOG,
                      description="Trust-aware weighted majority voting: aggregate crowd labels, compute accuracy.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", title="commands")
 
     agg = commands.add_parser("aggregate", formatter_class=formatter, epilog=AGGREGATE_EPILOG,
