@@ -20,6 +20,11 @@ def run(*args, cwd, env=None):
     return done.stdout
 
 
+def test_mypy_passes_with_the_project_configuration():
+    out = run(sys.executable, "-m", "mypy", cwd=ROOT)  # pyproject.toml names the package and the options
+    assert out.startswith("Success: no issues found"), out
+
+
 def test_the_wheel_built_from_the_sdist_installs_into_a_fresh_environment_and_works(tmp_path):
     dist = tmp_path / "dist"
     run(sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", dist, ROOT, cwd=tmp_path)  # wheel from sdist

@@ -1,10 +1,13 @@
 """Small statistical formulas used across the library: one place each."""
 
+from typing import Any, overload
+
 import numpy as np
+from numpy.typing import NDArray
 from scipy.stats import norm
 
 
-def wilson(mean, n, confidence):
+def wilson(mean: float, n: int, confidence: float) -> tuple[float, float]:
     """The Wilson score interval ``(low, high)`` of a proportion ``mean`` observed on ``n`` trials.
 
     Examples
@@ -18,7 +21,17 @@ def wilson(mean, n, confidence):
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def beta_mean(successes, trials, beta_prior):
+@overload
+def beta_mean(successes: float, trials: float, beta_prior: tuple[float, float]) -> float: ...
+@overload
+def beta_mean(successes: NDArray[Any], trials: float | NDArray[Any], beta_prior: tuple[float, float]
+              ) -> NDArray[np.float64]: ...
+@overload
+def beta_mean(successes: float, trials: NDArray[Any], beta_prior: tuple[float, float]) -> NDArray[np.float64]: ...
+
+
+def beta_mean(successes: float | NDArray[Any], trials: float | NDArray[Any], beta_prior: tuple[float, float]
+              ) -> float | NDArray[np.float64]:
     """The posterior mean ``(a0 + successes) / (a0 + b0 + trials)`` under a Beta(a0, b0) prior (arrays welcome).
 
     Examples

@@ -8,40 +8,54 @@ Messages read: ``<name> must <rule>; <what was found>. <what to do>``.
 import inspect
 import itertools
 import numbers
+import os
 import tempfile
 import warnings
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence, Sized
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+Number: TypeAlias = float | Fraction
+"""A real number that may be exact: a float (or int), or a Fraction."""
+Grid: TypeAlias = Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]]
+"""A sweep's grid: a dict of lists (its Cartesian product) or a list of dicts."""
+
+_T = TypeVar("_T")
+_S = TypeVar("_S", bound=str)
+_A = TypeVar("_A", bound="np.ndarray[Any, Any]")
+_Sized = TypeVar("_Sized", bound=Sized)
 
 
-def fail(name, rule, found, hint="", error=ValueError):
+def fail(name: str, rule: str, found: str, hint: str = "", error: type[Exception] = ValueError) -> Exception:
     """Build the error for argument ``name``: what it must be, what it was, what to do."""
     return error(f"{name} must {rule}; {found}." + (f" {hint}" if hint else ""))
 
 
-def _entry(name, arr, flat_index):
+def _entry(name: str, arr: NDArray[np.float64], flat_index: int) -> str:
     index = np.unravel_index(flat_index, arr.shape)
     return f"{name}[{', '.join(str(int(i)) for i in index)}] = {float(arr.flat[flat_index])!r}"
 
 
-def _first_bad(name, arr, bad, rule, what):
+def _first_bad(name: str, arr: NDArray[np.float64], bad: NDArray[np.bool_], rule: str, what: str) -> None:
     if bad.any():
         where = np.flatnonzero(bad)
         more = f" ({where.size - 1} more {what})" if where.size > 1 else ""
         raise fail(name, rule, _entry(name, arr, where[0]) + more)
 
 
-def _real_array(x, name):
+def _real_array(x: ArrayLike, name: str) -> NDArray[np.float64]:
     arr = np.asarray(x)
     if arr.dtype.kind not in "iuf":
         raise fail(name, "be an array of real numbers", f"got dtype {arr.dtype}", error=TypeError)
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def _one_per_source(arr, name):
+def _one_per_source(arr: NDArray[np.float64], name: str) -> NDArray[np.float64]:
     if arr.ndim != 1:
         raise fail(name, "be one-dimensional, one entry per source", f"got shape {arr.shape}")
     if arr.size == 0:
@@ -49,7 +63,7 @@ def _one_per_source(arr, name):
     return arr
 
 
-def check_probabilities(x, name):
+def check_probabilities(x: ArrayLike, name: str) -> NDArray[np.float64]:
     """A non-empty 1-D array of probabilities in [0, 1], as contiguous float64."""
     arr = _one_per_source(_real_array(x, name), name)
     if not ((arr >= 0.0) & (arr <= 1.0)).all():  # NaN fails both comparisons
@@ -58,7 +72,8 @@ def check_probabilities(x, name):
     return arr
 
 
-def check_weights(x, n_sources=None, name="weights", like="q"):
+def check_weights(x: ArrayLike, n_sources: int | None = None, name: str = "weights", like: str = "q"
+                  ) -> NDArray[np.float64]:
     """A 1-D array of weights (``n_sources`` of them, if given), ``±inf`` allowed, NaN not."""
     arr = _one_per_source(_real_array(x, name), name)
     if n_sources is not None and arr.shape != (n_sources,):
@@ -68,7 +83,7 @@ def check_weights(x, n_sources=None, name="weights", like="q"):
     return arr
 
 
-def check_votes(x, n_sources):
+def check_votes(x: ArrayLike, n_sources: int) -> NDArray[np.float64]:
     """Votes of shape (n_sources,) or (n_profiles, n_sources), each +1 or -1, as float64."""
     arr = _real_array(x, "votes")
     if arr.ndim not in (1, 2) or arr.shape[-1] != n_sources:
@@ -78,7 +93,7 @@ def check_votes(x, n_sources):
     return arr
 
 
-def check_fraction(x, name):
+def check_fraction(x: Number, name: str) -> float:
     """A real number strictly between 0 and 1 (a prior, a confidence level)."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise fail(name, "be a real number in (0, 1)", f"got {x!r}", error=TypeError)
@@ -87,7 +102,7 @@ def check_fraction(x, name):
     return float(x)
 
 
-def check_positive_int(x, name):
+def check_positive_int(x: int, name: str) -> int:
     """A whole number >= 1 (bool is not accepted)."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
         raise fail(name, "be a whole number >= 1", f"got {x!r}", error=TypeError)
@@ -96,7 +111,7 @@ def check_positive_int(x, name):
     return int(x)
 
 
-def check_positive_real(x, name):
+def check_positive_real(x: float, name: str) -> float:
     """A finite real number > 0."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise fail(name, "be a real number > 0", f"got {x!r}", error=TypeError)
@@ -105,14 +120,14 @@ def check_positive_real(x, name):
     return float(x)
 
 
-def check_choice(x, name, choices):
+def check_choice(x: _S, name: str, choices: Collection[str]) -> _S:
     """One of ``choices`` (strings)."""
     if x not in choices:
         raise fail(name, "be one of " + ", ".join(repr(c) for c in choices), f"got {x!r}")
     return x
 
 
-def check_seed(seed):
+def check_seed(seed: int | None) -> int | None:
     """A seed for ``np.random.SeedSequence``: None or a whole number >= 0."""
     if seed is None:
         return None
@@ -123,7 +138,7 @@ def check_seed(seed):
     return int(seed)
 
 
-def check_positive_array(x, name):
+def check_positive_array(x: ArrayLike, name: str) -> NDArray[np.float64]:
     """A 1-D array, one finite number > 0 per source (Beta parameters)."""
     arr = np.atleast_1d(np.asarray(x))
     if arr.dtype.kind not in "iuf":
@@ -135,7 +150,7 @@ def check_positive_array(x, name):
     return arr
 
 
-def check_counts(x, name):
+def check_counts(x: ArrayLike, name: str) -> NDArray[np.float64]:
     """A 1-D array of finite counts >= 0, one per source (fractional counts allowed)."""
     arr = np.atleast_1d(np.asarray(x))
     if arr.dtype.kind not in "iuf":
@@ -147,24 +162,25 @@ def check_counts(x, name):
     return arr
 
 
-def check_same_length(a, b, name_a, name_b):
+def check_same_length(a: NDArray[Any], b: NDArray[Any], name_a: str, name_b: str) -> None:
     """Two per-source arrays of the same shape."""
     if a.shape != b.shape:
         raise fail(f"{name_a} and {name_b}", "have one entry per source each",
                    f"{name_a} has {a.size} and {name_b} has {b.size}")
 
 
-def check_beta_prior(beta_prior):
+def check_beta_prior(beta_prior: tuple[float, float]) -> tuple[float, float]:
     """A Beta prior: a pair (alpha0, beta0) of numbers > 0."""
     try:
         a0, b0 = beta_prior
     except (TypeError, ValueError):
         raise fail("beta_prior", "be a pair (alpha0, beta0) of numbers > 0", f"got {beta_prior!r}",
                    error=TypeError) from None
-    return tuple(float(x) for x in check_positive_array([a0, b0], "beta_prior"))
+    alpha0, beta0 = check_positive_array([a0, b0], "beta_prior")  # two entries, else it raised
+    return float(alpha0), float(beta0)
 
 
-def renamed(value, old_value, name, old_name):
+def renamed(value: _T, old_value: _T | None, name: str, old_name: str) -> _T:
     """The value of the parameter ``name``, formerly ``old_name``: the old name, when passed (``old_value`` not None),
     is accepted for one release with a FutureWarning and takes precedence."""
     if old_value is None:
@@ -174,12 +190,12 @@ def renamed(value, old_value, name, old_name):
     return old_value
 
 
-def check_rng(seed):
+def check_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A numpy Generator, given one or a seed for a new one (None: fresh entropy)."""
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
 
 
-def check_sequence_per_source(x, name):
+def check_sequence_per_source(x: _Sized, name: str) -> _Sized:
     """A non-empty sequence with one entry (itself a sequence) per source."""
     if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
         raise fail(name, "be a sequence with one sequence per source", f"got {type(x).__name__}", error=TypeError)
@@ -188,7 +204,7 @@ def check_sequence_per_source(x, name):
     return x
 
 
-def check_vote_matrix(votes):
+def check_vote_matrix(votes: ArrayLike) -> NDArray[np.float64]:
     """Votes (n_tasks, n_sources) of +1, -1 and 0 (no vote), as float64."""
     arr = np.asarray(votes)
     if arr.dtype.kind not in "iuf":
@@ -201,7 +217,8 @@ def check_vote_matrix(votes):
     return arr
 
 
-def check_real_matrix(x, name, n_columns=None, columns="columns"):
+def check_real_matrix(x: ArrayLike, name: str, n_columns: int | None = None, columns: str = "columns"
+                      ) -> NDArray[np.float64]:
     """A non-empty 2-D array of finite real numbers (with ``n_columns`` columns, if given), as float64."""
     arr = np.asarray(x)
     if arr.dtype.kind not in "iuf":
@@ -216,7 +233,7 @@ def check_real_matrix(x, name, n_columns=None, columns="columns"):
     return arr
 
 
-def check_fraction_upto_one(x, name):
+def check_fraction_upto_one(x: float, name: str) -> float:
     """A real number in (0, 1]."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise fail(name, "be a real number in (0, 1]", f"got {x!r}", error=TypeError)
@@ -225,7 +242,7 @@ def check_fraction_upto_one(x, name):
     return float(x)
 
 
-def check_nonnegative_real(x, name):
+def check_nonnegative_real(x: float, name: str) -> float:
     """A finite real number >= 0."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise fail(name, "be a real number >= 0", f"got {x!r}", error=TypeError)
@@ -234,25 +251,25 @@ def check_nonnegative_real(x, name):
     return float(x)
 
 
-def plain(x):
+def plain(x: object) -> object:
     """A numpy scalar as the Python value it holds, for messages (NumPy 2 prints np.int64(7) otherwise)."""
     return x.item() if isinstance(x, np.generic) else x
 
 
-def check_at_most_sources(n, most, name, purpose="", hint=""):
+def check_at_most_sources(n: int, most: int, name: str, purpose: str = "", hint: str = "") -> None:
     """At most ``most`` sources for an algorithm with a size limit (``purpose`` says which)."""
     if n > most:
         raise fail(name, f"have at most {most} sources{purpose}", f"got n = {n}", hint)
 
 
-def check_open_probabilities(x, name):
+def check_open_probabilities(x: ArrayLike, name: str) -> NDArray[np.float64]:
     """Probabilities strictly between 0 and 1 (finite log-odds), as ``check_probabilities`` returns them."""
     arr = check_probabilities(x, name)
     _first_bad(name, arr, (arr <= 0.0) | (arr >= 1.0), "lie strictly between 0 and 1 here", "entries are 0 or 1")
     return arr
 
 
-def check_finite_weights(x, most):
+def check_finite_weights(x: ArrayLike, most: int) -> NDArray[np.float64]:
     """Weights, all finite (an infinite weight decides alone), at most ``most`` of them."""
     arr = check_weights(x)
     _first_bad("weights", arr, ~np.isfinite(arr), "be finite here (an infinite weight decides alone)",
@@ -261,7 +278,7 @@ def check_finite_weights(x, most):
     return arr
 
 
-def check_sizes(x):
+def check_sizes(x: ArrayLike) -> NDArray[np.float64]:
     """A non-empty 1-D list of finite numbers >= 0 (perturbation sizes), as float64."""
     arr = np.atleast_1d(np.asarray(x))
     if arr.dtype.kind not in "iuf":
@@ -272,7 +289,7 @@ def check_sizes(x):
     return arr
 
 
-def check_bounds_options(method, resolution, width):
+def check_bounds_options(method: str, resolution: int | None, width: float | None) -> tuple[int | None, float | None]:
     """``resolution`` and ``width`` only with ``method='bounds'``, and not both; returns them checked."""
     if method != "bounds" and (resolution is not None or width is not None):
         raise fail("resolution and width", "be given only with method='bounds'", f"got method={method!r}")
@@ -282,21 +299,21 @@ def check_bounds_options(method, resolution, width):
             None if width is None else check_positive_real(width, "width"))
 
 
-def check_instance(x, name, kinds, what):
+def check_instance(x: _T, name: str, kinds: type | tuple[type, ...], what: str) -> _T:
     """``x`` is one of the classes ``kinds`` (``what`` names them for the message)."""
     if not isinstance(x, kinds):
         raise fail(name, f"be {what}", f"got {type(x).__name__}", error=TypeError)
     return x
 
 
-def check_same_shape(x, shape, name, rule, found):
+def check_same_shape(x: _A, shape: tuple[int, ...], name: str, rule: str, found: str) -> _A:
     """``x.shape == shape``, else the message ``<name> must <rule>; <found>``."""
     if x.shape != shape:
         raise fail(name, rule, found)
     return x
 
 
-def check_signs(x, n, name, like):
+def check_signs(x: ArrayLike, n: int, name: str, like: str) -> NDArray[np.float64]:
     """A 1-D array of ``n`` entries, each +1 or -1 (true labels of binary tasks), as float64."""
     arr = np.asarray(x, dtype=np.float64)
     check_same_shape(arr, (n,), name, f"have one entry per task, like the rows of {like}",
@@ -305,7 +322,7 @@ def check_signs(x, n, name, like):
     return arr
 
 
-def check_records(successes, failures):
+def check_records(successes: ArrayLike, failures: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Track records with at least one observation each: (successes, failures) as float64 arrays."""
     s, f = check_counts(successes, "successes"), check_counts(failures, "failures")
     check_same_length(s, f, "successes", "failures")
@@ -315,14 +332,15 @@ def check_records(successes, failures):
     return s, f
 
 
-def check_discrete_model(support, probabilities, total):
+def check_discrete_model(support: Sequence[Iterable[Number]], probabilities: Sequence[Iterable[Number]],
+                         total: Callable[[list[Number]], Number]) -> tuple[list[list[Number]], list[list[Number]]]:
     """A discrete law per source: support in [0, 1], probabilities >= 0 summing to 1 (``total`` sums exactly)."""
-    support = [list(s) for s in check_sequence_per_source(support, "support")]
-    probabilities = [list(p) for p in check_sequence_per_source(probabilities, "probabilities")]
-    if len(support) != len(probabilities):
+    support_lists = [list(s) for s in check_sequence_per_source(support, "support")]
+    probability_lists = [list(p) for p in check_sequence_per_source(probabilities, "probabilities")]
+    if len(support_lists) != len(probability_lists):
         raise fail("support and probabilities", "have one entry per source each",
-                   f"support has {len(support)} and probabilities has {len(probabilities)}")
-    for i, (s, p) in enumerate(zip(support, probabilities)):
+                   f"support has {len(support_lists)} and probabilities has {len(probability_lists)}")
+    for i, (s, p) in enumerate(zip(support_lists, probability_lists)):
         if len(s) != len(p) or not s:
             raise fail(f"support[{i}] and probabilities[{i}]", "be non-empty and of the same length",
                        f"got {len(s)} and {len(p)}")
@@ -335,10 +353,10 @@ def check_discrete_model(support, probabilities, total):
         sum_p = total(p)
         if (sum_p != 1) if isinstance(sum_p, Fraction) else abs(sum_p - 1.0) > 1e-12:
             raise fail("probabilities", "sum to 1 for each source", f"probabilities[{i}] sums to {sum_p!r}")
-    return support, probabilities
+    return support_lists, probability_lists
 
 
-def check_grid(grid):
+def check_grid(grid: Grid) -> list[dict[str, Any]]:
     """A sweep's grid: a dict of lists (its Cartesian product) or a list of dicts; returns the configurations."""
     if isinstance(grid, dict):
         for name, values in grid.items():
@@ -355,7 +373,7 @@ def check_grid(grid):
     return configs
 
 
-def check_sweep_names(function, configs):
+def check_sweep_names(function: Callable[..., Any], configs: Iterable[Mapping[str, Any]]) -> None:
     """``function`` takes a ``seed`` keyword, and the configurations name only its parameters, never ``seed``."""
     parameters = inspect.signature(function).parameters
     any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
@@ -370,7 +388,7 @@ def check_sweep_names(function, configs):
                        f"Accepted: {', '.join(p for p in parameters if p != 'seed')}.")
 
 
-def check_sweep_result(function, config, result):
+def check_sweep_result(function: Callable[..., Any], config: Mapping[str, Any], result: object) -> dict[Any, Any]:
     """What a swept function returned: a dict whose keys are not the configuration's names nor ``seed``."""
     if not isinstance(result, dict):
         raise fail(f"{function.__name__}", "return a dict of results", f"got {type(result).__name__}",
@@ -382,7 +400,7 @@ def check_sweep_result(function, config, result):
     return result
 
 
-def check_writable_folder(folder):
+def check_writable_folder(folder: str | os.PathLike[str]) -> Path:
     """Create ``folder`` if needed and check that files can be written in it; returns it as a Path.
 
     Examples
@@ -406,14 +424,14 @@ def check_writable_folder(folder):
     return folder
 
 
-def check_fitted(obj, attribute, what, call):
+def check_fitted(obj: object, attribute: str, what: str, call: str) -> None:
     """``obj`` has been fitted (it has the public ``attribute`` that fitting sets), else a RuntimeError saying to
     ``call`` first."""
     if not hasattr(obj, attribute):
         raise fail(what, "be fitted first", f"{attribute} is not set", f"Call {call} first.", error=RuntimeError)
 
 
-def check_vote_frame(frame, columns):
+def check_vote_frame(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
     """A non-empty DataFrame with the ``columns`` (role -> name) and no missing value; returns those columns."""
     check_instance(frame, "votes", pd.DataFrame, "a pandas DataFrame")
     for role, name in columns.items():
@@ -435,7 +453,7 @@ def check_vote_frame(frame, columns):
     return table
 
 
-def check_one_vote_each(drop, table, task, worker):
+def check_one_vote_each(drop: NDArray[np.bool_], table: pd.DataFrame, task: str, worker: str) -> None:
     """No repeated (task, worker) vote: ``drop`` marks the repeats found in ``table``."""
     if drop.any():
         k, count = int(drop.argmax()), int(drop.sum())  # each column read alone: a row would upcast its ids
@@ -445,7 +463,7 @@ def check_one_vote_each(drop, table, task, worker):
                    "Pass duplicates='first' or 'last' to keep one.")
 
 
-def check_sortable(labels, name):
+def check_sortable(labels: pd.Index, name: str) -> NDArray[np.intp]:
     """The distinct ``labels`` of column ``name`` can be sorted (not, e.g., numbers mixed with strings); returns the
     order that sorts them."""
     try:
@@ -456,7 +474,7 @@ def check_sortable(labels, name):
                    f"got {', '.join(kinds)}", "Convert the labels to one type first.", error=TypeError) from None
 
 
-def check_gold_frame(gold, task, label, labels):
+def check_gold_frame(gold: pd.DataFrame, task: str, label: str, labels: Iterable[Any]) -> pd.Series:
     """A gold table: a DataFrame with the task and label columns, nothing missing, one label per task, only ``labels``.
 
     Returns the task -> label Series (exact repeats dropped).
@@ -488,7 +506,7 @@ def check_gold_frame(gold, task, label, labels):
     return truth
 
 
-def check_gold_covers(n_gold, workers):
+def check_gold_covers(n_gold: NDArray[np.float64], workers: pd.Index) -> None:
     """Every worker has a gold vote (``no_gold='error'``)."""
     if (n_gold == 0).any():
         raise fail("gold", "cover every worker when no_gold='error'",
@@ -496,26 +514,26 @@ def check_gold_covers(n_gold, workers):
                    "Pass no_gold='prior' to give such workers the prior.")
 
 
-def check_gold_given(gold, what):
+def check_gold_given(gold: pd.DataFrame | None, what: str) -> None:
     """A gold table was passed: ``what`` cannot do without one."""
     if gold is None:
         raise fail("gold", f"be given for {what}", "got None", "Pass a table of known truths.")
 
 
-def check_has_gold(truth, what):
+def check_has_gold(truth: NDArray[np.int64], what: str) -> None:
     """Some task of the votes has a gold label (``truth`` codes, -1 where none); ``what`` needs it."""
     if (truth < 0).all():
         raise fail("gold", f"be given for {what}", "no task of the votes has a gold label",
                    "Pass a table of known truths.")
 
 
-def check_trust_source(trust):
+def check_trust_source(trust: str | pd.Series) -> None:
     """``WeightedMajorityVote``'s trust: 'em', 'one-coin', 'gold' or a Series of trust by worker."""
     if not isinstance(trust, pd.Series) and trust not in ("em", "one-coin", "gold"):
         raise fail("trust", "be 'em', 'one-coin', 'gold' or a pandas Series indexed by worker", f"got {trust!r}")
 
 
-def check_given_trust(trust, workers):
+def check_given_trust(trust: pd.Series, workers: pd.Index) -> NDArray[np.float64]:
     """A Series of trust in [0, 1] with an entry for every worker; returns it over ``workers`` as float64."""
     missing = workers.difference(trust.index)
     if len(missing):
@@ -528,21 +546,21 @@ def check_given_trust(trust, workers):
     return t
 
 
-def check_nonnegative_int(x, name):
+def check_nonnegative_int(x: int, name: str) -> int:
     """A whole number >= 0 (bool is not accepted)."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0:
         raise fail(name, "be a whole number >= 0", f"got {x!r}")
     return int(x)
 
 
-def check_folds(folds):
+def check_folds(folds: int) -> int:
     """Folds for cross-fitting: a whole number >= 2."""
     if check_positive_int(folds, "folds") < 2:
         raise fail("folds", "be a whole number >= 2 (cross-fitting needs a fold to learn from)", f"got {folds!r}")
     return int(folds)
 
 
-def check_no_missing(arr, name):
+def check_no_missing(arr: _A, name: str) -> _A:
     """No missing entry (None, NaN) in an array of labels."""
     missing = pd.isna(arr)
     if missing.any():
@@ -551,7 +569,7 @@ def check_no_missing(arr, name):
     return arr
 
 
-def check_label_matrix(x, name="votes"):
+def check_label_matrix(x: ArrayLike, name: str = "votes") -> NDArray[Any]:
     """A non-empty 2-D matrix of labels (n_examples, n_members) without missing entries."""
     arr = np.asarray(x)
     if arr.ndim != 2 or 0 in arr.shape:
@@ -560,7 +578,7 @@ def check_label_matrix(x, name="votes"):
     return check_no_missing(arr, name)
 
 
-def check_labels(y, n, known=None):
+def check_labels(y: ArrayLike, n: int, known: ArrayLike | None = None) -> NDArray[Any]:
     """True labels ``y``: one per example (``n``), none missing, and (with ``known``) only labels seen at fit."""
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != n:
@@ -573,7 +591,7 @@ def check_labels(y, n, known=None):
     return y
 
 
-def check_predictions(votes, n_members, known):
+def check_predictions(votes: NDArray[Any], n_members: int, known: ArrayLike) -> None:
     """Member predictions at prediction time: the members seen at fit, and only labels seen at fit."""
     if votes.shape[1] != n_members:
         raise fail("X", f"hold the predictions of the {n_members} members seen at fit", f"got {votes.shape[1]} columns")
@@ -583,7 +601,7 @@ def check_predictions(votes, n_members, known):
         raise fail("X", "use the labels seen at fit", f"prediction [{i}, {j}] = {plain(votes[i, j])!r}")
 
 
-def check_signal_matrix(x, shape):
+def check_signal_matrix(x: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float64]:
     """Signal values, one finite real number per example and member (``shape``), as float64."""
     arr = np.asarray(x)
     if arr.dtype.kind not in "iuf":
@@ -596,7 +614,8 @@ def check_signal_matrix(x, shape):
     return arr
 
 
-def check_signal_option(signal, members, given, known):
+def check_signal_option(signal: str | Callable[..., Any] | None, members: Sequence[Any] | None,
+                        given: ArrayLike | None, known: Collection[str]) -> None:
     """Where the ensemble's signal comes from: the members (``signal`` None, 'confidence' or a callable) or the
     caller (values ``given`` without members); ``known`` names the built-in signals."""
     if members is None:
@@ -611,19 +630,20 @@ def check_signal_option(signal, members, given, known):
         raise fail("signal", "be None, 'confidence' or a callable signal(member, X)", f"got {signal!r}")
 
 
-def check_signal_given_alike(values, fitted):
+def check_signal_given_alike(values: NDArray[np.float64] | None, fitted: NDArray[np.float64] | None) -> None:
     """Signal values at prediction exactly when they were given at fit."""
     if (values is None) != (fitted is None):
         raise fail("signal", "be given at prediction exactly when it was given at fit",
                    "got " + ("none" if values is None else "signal values"))
 
 
-def check_exact_method(method, n, costs, max_sources, lattice_max_support):
+def check_exact_method(method: str, n: int, costs: Mapping[str, float], max_sources: Mapping[str, int],
+                       lattice_max_support: int) -> None:
     """An exact ``method`` that applies to these ``n`` sources (``costs`` holds the ones that do), else an error
     naming the ones that do, cheapest first."""
     if method in costs:
         return
-    works = [f"method={m!r}" for m in sorted(costs, key=costs.get)]
+    works = [f"method={m!r}" for m in sorted(costs, key=costs.__getitem__)]  # as costs.get, typed as a sort key
     hint = "Use " + ", ".join(works + ["method='bounds' (a certified interval)", "or accuracy_mc (an estimate)"]) + "."
     if method == "lattice":
         raise fail("weights", f"be integer multiples of one step for method='lattice', with under "
@@ -635,48 +655,49 @@ def check_exact_method(method, n, costs, max_sources, lattice_max_support):
                f"got n = {n}", hint)
 
 
-def check_lattice_size(n_points, resolution, max_points):
+def check_lattice_size(n_points: int, resolution: int, max_points: int) -> None:
     """The bounds' lattice at this ``resolution`` has fewer than ``max_points`` points."""
     if n_points >= max_points:
         raise fail("resolution", f"keep the lattice under {max_points} points",
                    f"resolution = {resolution} gives {n_points} for these weights", "Use a smaller resolution.")
 
 
-def check_model_method(method, model, kind, others):
-    """``method`` applies to a trust model of class ``kind`` only; ``others`` names the alternatives."""
+def check_model_method(method: str, model: object, kind: type[_T], others: str) -> _T:
+    """``method`` applies to a trust model of class ``kind`` only; ``others`` names the alternatives. Returns it."""
     if not isinstance(model, kind):
         raise fail("method", f"be {method!r} only for a {kind.__name__}", f"got a {type(model).__name__}",
                    f"Use {others}.")
+    return model
 
 
-def check_grid_size(method, n_points, max_points, rule, found, hint):
+def check_grid_size(method: str, n_points: int, max_points: int, rule: str, found: str, hint: str) -> None:
     """A deterministic grid of ``n_points`` for ``method`` within ``max_points``."""
     if n_points > max_points:
         raise fail(f"method={method!r}", rule, found, hint)
 
 
-def check_reachable(m, max_observations, value, criterion):
+def check_reachable(m: int, max_observations: int, value: float, criterion: str) -> None:
     """The search for observations needed has not passed ``max_observations`` with the loss still ``value``."""
     if m >= max_observations:
         raise fail("epsilon", f"be reachable within max_observations = {max_observations}",
                    f"the {criterion} is still {value:.3g} there", "Raise max_observations or epsilon.")
 
 
-def check_callable(f, name, rule):
+def check_callable(f: _T, name: str, rule: str) -> _T:
     """A callable ``f``, else a TypeError saying it must ``rule``."""
     if not callable(f):
         raise fail(name, rule, f"got {type(f).__name__}", error=TypeError)
     return f
 
 
-def check_two_classes(classes):
+def check_two_classes(classes: _A) -> _A:
     """At least two distinct labels in ``y`` (``classes``: its distinct values) to learn from."""
     if len(classes) < 2:
         raise fail("y", "contain at least two classes", f"got only {classes.tolist()!r}")
     return classes
 
 
-def check_enough_rows(X, least, purpose, hint):
+def check_enough_rows(X: _Sized, least: int, purpose: str, hint: str) -> _Sized:
     """``X`` has at least ``least`` rows for ``purpose``."""
     if len(X) < least:
         raise fail("X", f"have at least {least} rows for {purpose}", f"got {len(X)}", hint)

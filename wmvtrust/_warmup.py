@@ -11,7 +11,7 @@ from .crowd import WeightedMajorityVote
 from .sensitivity import trust_radius
 
 
-def warm_up():
+def warm_up() -> float:
     """Compile or load every numba kernel, so that later calls start at full speed.
 
     ``import wmvtrust`` compiles nothing; each kernel compiles on first use and is

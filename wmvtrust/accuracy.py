@@ -11,14 +11,17 @@ import itertools
 import math
 import sys
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Self, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _kernels as kn
 from ._stats import wilson
-from ._validation import (check_at_most_sources, check_bounds_options, check_choice, check_exact_method,
+from ._validation import (Number, check_at_most_sources, check_bounds_options, check_choice, check_exact_method,
                           check_fraction, check_lattice_size, check_positive_int, check_probabilities, check_seed,
                           check_weights)
 from .voting import TIE_RTOL, bias, decide, tie_tolerance
@@ -52,7 +55,7 @@ class Accuracy:
     lower: float | None = None
     upper: float | None = None
 
-    def __float__(self):
+    def __float__(self) -> float:
         return self.value
 
 
@@ -84,7 +87,7 @@ class MonteCarloAccuracy:
     seed: int
     confidence: float
 
-    def __float__(self):
+    def __float__(self) -> float:
         return self.value
 
 
@@ -92,16 +95,16 @@ class MonteCarloAccuracy:
 class _Panel:
     """A validated panel: finite-weight sources, and what the infinite ones decide."""
 
-    q: np.ndarray  # trustworthiness of the finite-weight sources
-    w: np.ndarray  # their weights
-    q_inf: np.ndarray  # trustworthiness of the infinite-weight sources
-    sign_inf: np.ndarray  # the signs of their weights
+    q: NDArray[np.float64]  # trustworthiness of the finite-weight sources
+    w: NDArray[np.float64]  # their weights
+    q_inf: NDArray[np.float64]  # trustworthiness of the infinite-weight sources
+    sign_inf: NDArray[np.float64]  # the signs of their weights
     prior: float
     bias: float
     tol: float
 
     @classmethod
-    def build(cls, q, weights, prior):
+    def build(cls, q: ArrayLike, weights: ArrayLike, prior: float) -> Self:
         q = check_probabilities(q, "q")
         w = check_weights(weights, q.size)
         prior = check_fraction(prior, "prior")
@@ -111,7 +114,12 @@ class _Panel:
                    np.ascontiguousarray(q[~finite]), np.sign(w[~finite]),
                    prior, b, tie_tolerance(w[finite], b))
 
-    def combine(self, conditional):
+    @overload
+    def combine(self, conditional: Callable[[float], float]) -> float: ...
+    @overload
+    def combine(self, conditional: Callable[[float], NDArray[np.float64]]) -> NDArray[np.float64]: ...
+
+    def combine(self, conditional: Callable[[float], float | NDArray[np.float64]]) -> float | NDArray[np.float64]:
         """Accuracy from ``conditional(offset)``, the finite part's accuracy with bias ``offset``.
 
         ``conditional`` may return a scalar or an array (e.g. a [lower, upper] pair).
@@ -128,7 +136,7 @@ class _Panel:
         return float(pmf[m // 2 + 1:].sum()) + tie * finite_part
 
 
-def _lattice(w):
+def _lattice(w: NDArray[np.float64]) -> tuple[float, NDArray[np.int64]] | None:
     """(step, steps) with |w| = step * steps exactly enough to keep every tie, or None.
 
     Exactly enough: the rounding sum_i ||w_i| - step * steps_i| is under a tenth of
@@ -145,17 +153,18 @@ def _lattice(w):
     return step, np.rint(a / step).astype(np.int64)
 
 
-def _positive_side(q, w):
+def _positive_side(q: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
     """Probability that each source adds +|w_i| to the weighted sum."""
     return np.where(w >= 0.0, q, 1.0 - q)
 
 
-def _lattice_conditional(q, w, step, steps, tol):
+def _lattice_conditional(q: NDArray[np.float64], w: NDArray[np.float64], step: float, steps: NDArray[np.int64],
+                         tol: float) -> Callable[[float], float]:
     pmf = kn.lattice_pmf(steps, _positive_side(q, w))
     return lambda offset: kn.lattice_accuracy(pmf, step, offset, tol)
 
 
-def _exact_costs(panel):
+def _exact_costs(panel: _Panel) -> tuple[dict[str, float], tuple[float, NDArray[np.int64]] | None]:
     """Estimated cost of each exact method that applies, and the lattice if there is one."""
     n = panel.q.size
     lattice = _lattice(panel.w)
@@ -169,7 +178,7 @@ def _exact_costs(panel):
     return costs, lattice
 
 
-def _bounds(panel, resolution, width):
+def _bounds(panel: _Panel, resolution: int | None, width: float) -> tuple[float, float]:
     """Certified [lower, upper]: round the weights to a lattice and bound the rounding's effect.
 
     With ``|w_i| = step * steps_i + e_i``, the weighted sum of a profile is
@@ -200,7 +209,8 @@ def _bounds(panel, resolution, width):
         res *= 2
 
 
-def accuracy(q, weights, prior=0.5, method="auto", *, resolution=None, width=None):
+def accuracy(q: ArrayLike, weights: ArrayLike, prior: float = 0.5, method: str = "auto", *,
+             resolution: int | None = None, width: float | None = None) -> Accuracy:
     """Probability that weighted majority voting decides correctly.
 
     ``A(q, w) = sum over correctness profiles c of P(c) g(sum_i w_i (2 c_i - 1) + b)``
@@ -252,10 +262,11 @@ def accuracy(q, weights, prior=0.5, method="auto", *, resolution=None, width=Non
         return Accuracy(0.5 * (lo + hi), "bounds", lo, hi)
     costs, lattice = _exact_costs(panel)
     if method == "auto" and costs:
-        method = min(costs, key=costs.get)
+        method = min(costs, key=costs.__getitem__)  # as costs.get, typed as a sort key
     check_exact_method(method, panel.q.size, costs, MAX_SOURCES, LATTICE_MAX_SUPPORT)
     q, w, tol = panel.q, panel.w, panel.tol
     if method == "lattice":
+        assert lattice is not None  # check_exact_method passed: 'lattice' is in costs only with a lattice
         conditional = _lattice_conditional(q, w, *lattice, tol)
     else:
         kernel = {"enumerate": kn.accuracy_enumerate,
@@ -264,7 +275,8 @@ def accuracy(q, weights, prior=0.5, method="auto", *, resolution=None, width=Non
     return Accuracy(float(panel.combine(conditional)), method)
 
 
-def accuracy_mc(q, weights, trials, seed=None, prior=0.5, *, confidence=0.95):
+def accuracy_mc(q: ArrayLike, weights: ArrayLike, trials: int, seed: int | None = None, prior: float = 0.5, *,
+                confidence: float = 0.95) -> MonteCarloAccuracy:
     """Monte Carlo estimate of the accuracy of weighted majority voting.
 
     Draws ``trials`` correctness profiles and credits each with the expected
@@ -310,10 +322,11 @@ def accuracy_mc(q, weights, trials, seed=None, prior=0.5, *, confidence=0.95):
     mean = total / trials
     variance = max(total_sq / trials - mean * mean, 0.0) * trials / max(trials - 1, 1)
     return MonteCarloAccuracy(float(mean), float(np.sqrt(variance / trials)), *wilson(mean, trials, confidence),
-                              trials, int(sequence.entropy), float(confidence))
+                              trials, int(cast(int, sequence.entropy)),  # from an int seed or None: an int
+                              float(confidence))
 
 
-def accuracy_rows(q, weights, prior=0.5):
+def accuracy_rows(q: ArrayLike, weights: ArrayLike, prior: float = 0.5) -> NDArray[np.float64]:
     """Exact A(q[k], w[k]) for every row k of two (rows, n) arrays, in parallel over rows.
 
     For the stability analyses, whose callers build valid arrays: q in [0, 1], no NaN,
@@ -333,7 +346,7 @@ def accuracy_rows(q, weights, prior=0.5):
     return out
 
 
-def accuracy_fraction(q, weights, prior=Fraction(1, 2)):
+def accuracy_fraction(q: Iterable[Number], weights: ArrayLike, prior: Number = Fraction(1, 2)) -> Fraction:
     """The accuracy as an exact Fraction, for rational trustworthiness and prior.
 
     Every profile's decision is taken by ``decide`` (floating point, the same tie rule

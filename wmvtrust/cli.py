@@ -9,9 +9,13 @@ import argparse
 import csv
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn, TypeAlias
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from . import __version__, demo
@@ -23,7 +27,9 @@ from .voting import TIES, log_odds_weights
 PROG = "wmvtrust"
 PROGRESS_FROM = 100_000  # vote rows: larger inputs show a stage bar on stderr
 DELIMITERS = {",": "','", ";": "';'", "\t": "'\\t'", "|": "'|'"}  # what a wrong --delimiter may hide
-AGGREGATORS = {  # --method: (aggregator, its trust argument, needs --gold, where its trust comes from)
+Aggregator: TypeAlias = WeightedMajorityVote | ConfusionMatrixVote | DifficultyAwareVote
+# --method: (aggregator, its trust argument, needs --gold, where its trust comes from)
+AGGREGATORS: dict[str, tuple[type[Aggregator], str | None, bool, str]] = {
     "wmv": (WeightedMajorityVote, "em", False, "each worker's balanced accuracy in a Dawid-Skene fit by EM"),
     "wmv-gold": (WeightedMajorityVote, "gold", True, "each worker's record on gold (Beta posterior mean)"),
     "one-coin": (WeightedMajorityVote, "one-coin", False, "one accuracy per worker by one-coin EM"),
@@ -117,12 +123,13 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line with the house prefix, exit 2 (argparse's own also prints the usage)
+    # one line with the house prefix, exit 2 (argparse's own also prints the usage)
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {message}; run '{self.prog} --help' for usage.\n")
 
 
-def _parser():
-    def formatter(prog):
+def _parser() -> _Parser:
+    def formatter(prog: str) -> argparse.RawDescriptionHelpFormatter:
         return argparse.RawDescriptionHelpFormatter(prog, max_help_position=28)
 
     parser = _Parser(prog=PROG, formatter_class=formatter, epilog=EPILOG,
@@ -176,7 +183,7 @@ def _parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 success, 1 runtime error, 2 usage error)."""
     parser = _parser()
     try:
@@ -198,12 +205,12 @@ def main(argv=None):
     return 0
 
 
-def _fail(error, code):
+def _fail(error: Exception | str, code: int) -> int:
     print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)  # one line
     return code
 
 
-def _delimiter(text):
+def _delimiter(text: str) -> str:
     text = {"\\t": "\t", "tab": "\t"}.get(text, text)
     if len(text) != 1:
         raise argparse.ArgumentTypeError(f"must be one character ('\\t' for tab); got {text!r}")
@@ -213,7 +220,8 @@ def _delimiter(text):
 # ---------------------------------------------------------------- aggregate
 
 
-def _aggregate(args):
+def _aggregate(args: argparse.Namespace) -> None:
+    trust: str | pd.Series | None  # the trust argument of the method, replaced by the table --trust gives
     aggregator, trust, needs_gold, _ = AGGREGATORS[args.method]
     if args.trust is not None and args.method != "wmv":
         raise UsageError(f"--trust goes with --method wmv only; got --method {args.method}. "
@@ -239,8 +247,10 @@ def _aggregate(args):
             trust = _read_trust(args.trust, args.delimiter, args.worker)
         bar.update()
         bar.set_description_str("fit")
-        model = aggregator(**({} if trust is None else {"trust": trust}), ties=args.ties, seed=args.seed,
-                           duplicates=args.duplicates, **columns).fit(votes, gold)
+        # Any: the keyword goes to whichever constructor --method chose (none for difficulty), which checks it
+        trust_keyword: dict[str, Any] = {} if trust is None else {"trust": trust}
+        model = aggregator(**trust_keyword, ties=args.ties, seed=args.seed, duplicates=args.duplicates,
+                           **columns).fit(votes, gold)
         bar.update()
         bar.set_description_str("write")
         labels = model.probas_.add_prefix("p_")
@@ -251,7 +261,7 @@ def _aggregate(args):
     _summary(args, model, votes, gold, written)
 
 
-def _check_not_an_input(args, out, trust_out):
+def _check_not_an_input(args: argparse.Namespace, out: Path, trust_out: Path) -> None:
     """A UsageError if ``out`` or the trust table beside it is one of the input files (compared resolved)."""
     inputs = {"the votes": args.votes, "--gold": args.gold, "--trust": args.trust}
     for target in (out, trust_out):
@@ -261,14 +271,15 @@ def _check_not_an_input(args, out, trust_out):
                 raise UsageError(f"--out {out} would {action} the input file {path} ({name}); choose another --out")
 
 
-def _same_file(a, b):
+def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:  # one of them does not exist (yet)
         return a.resolve() == b.resolve()
 
 
-def _summary(args, model, votes, gold, written):
+def _summary(args: argparse.Namespace, model: Aggregator, votes: pd.DataFrame, gold: pd.DataFrame | None,
+             written: list[Path]) -> None:
     labels = model.probas_.columns
     shown = ", ".join(map(str, labels[:10])) + (f", ... ({len(labels) - 10} more)" if len(labels) > 10 else "")
     print(f"votes: {len(votes):,} from {args.votes}")
@@ -295,7 +306,7 @@ def _summary(args, model, votes, gold, written):
         print(f"wrote {path}")
 
 
-def _more_rows_than(path, n):
+def _more_rows_than(path: Path, n: int) -> bool:
     """Whether the CSV ``path`` has more than ``n`` rows below its header (counting lines; False if unreadable)."""
     try:
         if path.stat().st_size <= 6 * n:  # a row takes at least 6 bytes: "t,w,l\n"
@@ -306,7 +317,7 @@ def _more_rows_than(path, n):
         return False  # reading will report it
 
 
-def _read_csv(path, delimiter, required, flags):
+def _read_csv(path: Path, delimiter: str, required: Iterable[str], flags: str) -> pd.DataFrame:
     """Read a UTF-8 CSV as text, indexed by line number, with the ``required`` columns; else a UsageError."""
     try:
         frame = pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, na_values=[""])
@@ -336,7 +347,7 @@ def _read_csv(path, delimiter, required, flags):
     return frame
 
 
-def _ragged_row(path, delimiter):
+def _ragged_row(path: Path, delimiter: str) -> str | None:
     """The error for the first line of the CSV ``path`` whose field count is not the header's (one pass), or None."""
     width, end = None, 0  # fields of the header; the line where the last record ended
     with open(path, encoding="utf-8", errors="replace", newline="") as f:
@@ -356,7 +367,7 @@ def _ragged_row(path, delimiter):
     return None
 
 
-def _not_utf8(path):
+def _not_utf8(path: Path) -> str:
     data = Path(path).read_bytes()
     try:
         data.decode("utf-8")
@@ -368,7 +379,7 @@ def _not_utf8(path):
     return f"{path} is not UTF-8; save the file as UTF-8"
 
 
-def _read_trust(path, delimiter, worker):
+def _read_trust(path: Path, delimiter: str, worker: str) -> pd.Series:
     frame = _read_csv(path, delimiter, [worker], "--worker")
     column = next((c for c in ("trust", "mean") if c in frame.columns), None)  # mean: a table aggregate wrote
     if column is None:
@@ -388,7 +399,7 @@ def _read_trust(path, delimiter, worker):
 # ---------------------------------------------------------------- accuracy
 
 
-def _accuracy(args):
+def _accuracy(args: argparse.Namespace) -> None:
     q = args.trust if args.q is None else args.q
     if len(q) != len(args.trust):
         raise UsageError(f"--q must have one value per source, like --trust; got {len(q)} and {len(args.trust)}")
@@ -408,6 +419,6 @@ def _accuracy(args):
               f"{est.trials:,} trials, seed {est.seed})")
 
 
-def _short(values, most=10):
+def _short(values: Sequence[float] | NDArray[np.float64], most: int = 10) -> str:
     shown = ", ".join(f"{float(v):.6g}" for v in values[:most])
     return shown + (f", ... ({len(values) - most} more)" if len(values) > most else "")

@@ -2,6 +2,8 @@
 
 import argparse
 import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -11,18 +13,21 @@ from .voting import log_odds_weights
 
 DEFAULT_TRUST = (0.9, 0.85, 0.8, 0.75, 0.7, 0.7, 0.65, 0.6, 0.6, 0.55, 0.55, 0.52, 0.51)
 
+_T = TypeVar("_T")
 
-def _timed(f):
+
+def _timed(f: Callable[[], _T]) -> tuple[_T, float]:
     start = time.perf_counter()
     out = f()
     return out, time.perf_counter() - start
 
 
-def rows(trust, trials, seed):
+def rows(trust: Sequence[float], trials: int, seed: int | None
+         ) -> list[tuple[str, str, float | None, str, float | None]]:
     """(rule, method, value, interval, seconds) for each rule and each method that applies."""
     n = len(trust)
     rules = {"weighted (log-odds of trust)": log_odds_weights(trust), "majority (equal weights)": np.ones(n)}
-    out = []
+    out: list[tuple[str, str, float | None, str, float | None]] = []
     for rule, w in rules.items():
         for method in METHODS:
             try:
@@ -39,7 +44,7 @@ def rows(trust, trials, seed):
     return out
 
 
-def numbers(text):
+def numbers(text: str) -> list[float]:
     """Parse ``"0.9,0.7,0.6"`` into a list of floats (an argparse type: a bad entry is a usage error)."""
     try:
         return [float(x) for x in text.split(",")]
@@ -48,7 +53,7 @@ def numbers(text):
                                          ) from None
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``wmvtrust demo``."""
     parser.add_argument("--trust", type=numbers, default=list(DEFAULT_TRUST),
                         help="comma-separated trust of each source (default: a panel of 13)")
@@ -56,7 +61,7 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
 
 
-def run(trust, trials, seed):
+def run(trust: Sequence[float], trials: int, seed: int | None) -> None:
     """Print the accuracy of a panel (trust taken as trustworthiness) by every method."""
     print(f"Panel of {len(trust)} sources; trust = trustworthiness = {trust}")
     print(f"Compiling or loading the numba kernels: {warm_up():.2f} s (once per machine; cached on disk)\n")

@@ -33,10 +33,13 @@ What the ensemble may believe about its own accuracy (``TrustEnsemble.belief``):
   mean that needs no independence at all.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal, Self, cast
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from ._labels.codes import Codes
 from ._labels.latent import distractor_em, distractor_posterior, latent_class_em, latent_class_posterior
@@ -52,7 +55,7 @@ from .trust import BetaTrust
 SIGNALS = ("confidence",)
 
 
-def plurality_vote(votes, *, seed=0):
+def plurality_vote(votes: ArrayLike, *, seed: int | np.random.Generator | None = 0) -> NDArray[Any]:
     """The most frequent label per example, ties broken by a seeded fair choice.
 
     Parameters
@@ -126,11 +129,29 @@ class TrustEnsemble:
     [0, 1]
     """
 
-    def __init__(self, members=None, *, signal=None, bins=4, beta_prior=(1, 1), seed=0, prior=None):
+    members: Sequence[Any] | None
+    signal: Literal["confidence"] | Callable[[Any, Any], ArrayLike] | None
+    bins: int
+    beta_prior: tuple[float, float]
+    seed: int | np.random.Generator | None
+    # set by fit
+    labels_: NDArray[Any]
+    n_members_: int
+    edges_: list[NDArray[np.float64]] | None  # per member; None without a signal
+    trust_: pd.DataFrame
+    best_member_: int
+    _alpha: NDArray[np.float64]
+    _beta: NDArray[np.float64]
+    _validation: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64] | None]  # codes, truth, signal
+
+    def __init__(self, members: Sequence[Any] | None = None, *,
+                 signal: Literal["confidence"] | Callable[[Any, Any], ArrayLike] | None = None, bins: int = 4,
+                 beta_prior: tuple[float, float] = (1, 1), seed: int | np.random.Generator | None = 0,
+                 prior: tuple[float, float] | None = None) -> None:
         self.members, self.signal, self.bins, self.seed = members, signal, bins, seed
         self.beta_prior = renamed(beta_prior, prior, "beta_prior", "prior")
 
-    def fit(self, X, y, *, signal=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, *, signal: ArrayLike | None = None) -> Self:
         """Learn each member's trust (per signal bin) from its validation record.
 
         Parameters
@@ -168,7 +189,7 @@ class TrustEnsemble:
         self.best_member_ = int(np.argmax(((codes == truth[:, None])).mean(axis=0)))
         return self
 
-    def predict_proba(self, X, *, signal=None):
+    def predict_proba(self, X: ArrayLike, *, signal: ArrayLike | None = None) -> NDArray[np.float64]:
         """P(truth = each label | the votes) when members err independently given their bins.
 
         Parameters
@@ -185,7 +206,7 @@ class TrustEnsemble:
         codes, values = self._codes(X, signal)
         return _posterior(codes, _bin_index(values, self.edges_), self._alpha, self._beta, self.labels_.size)
 
-    def predict(self, X, *, signal=None):
+    def predict(self, X: ArrayLike, *, signal: ArrayLike | None = None) -> NDArray[Any]:
         """The weighted plurality decision per example.
 
         Parameters
@@ -202,7 +223,8 @@ class TrustEnsemble:
         probas = self.predict_proba(X, signal=signal)  # checks first that the ensemble is fitted
         return self.labels_[most_probable(probas, "coin", check_rng(self.seed))]
 
-    def belief(self, X, y, *, signal=None, latent_classes=2, folds=5, confidence=0.95):
+    def belief(self, X: ArrayLike, y: ArrayLike, *, signal: ArrayLike | None = None, latent_classes: int = 2,
+               folds: int = 5, confidence: float = 0.95) -> "EnsembleBelief":
         """Believed accuracy under each model beside the accuracy realised on ``(X, y)``.
 
         Parameters
@@ -266,15 +288,15 @@ class TrustEnsemble:
         if values is None:  # one weight per member: the exact binary kernels apply
             w = symmetric_weights(self._alpha[:, 0] / (self._alpha[:, 0] + self._beta[:, 0]), max(n_labels, 2))
             latent_agree = float(sum(pi * accuracy(t, w).value for t, pi in zip(classes.trust.T, classes.class_weights)))
-            if n_labels == 2:
-                theorem1 = believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value
+            if n_labels == 2:  # float trust: the value is a float, never a Fraction
+                theorem1 = cast(float, believed_accuracy(BetaTrust(self._alpha[:, 0], self._beta[:, 0])).value)
         return EnsembleBelief(realised=realised, ci_low=ci_low, ci_high=ci_high, n_examples=codes.shape[0],
                               confidence=confidence, independent=float(probas[rows, decision].mean()),
                               latent=float(latent[rows, decision].mean()), latent_agree=latent_agree,
                               latent_distractor=distractor, record=self._record_belief(folds, beta_prior),
                               theorem1=theorem1)
 
-    def _record_belief(self, folds, beta_prior):
+    def _record_belief(self, folds: int, beta_prior: tuple[float, float]) -> float:
         """Beta posterior mean of the rule's accuracy on validation, trust learned on the other folds."""
         codes, truth, values = self._validation
         fold = check_rng(self.seed).permutation(codes.shape[0]) % folds
@@ -291,7 +313,7 @@ class TrustEnsemble:
             right += int((most_probable(probas, "coin", check_rng(self.seed)) == truth[held]).sum())
         return beta_mean(right, codes.shape[0], beta_prior)
 
-    def _inputs(self, X, signal):
+    def _inputs(self, X: ArrayLike, signal: ArrayLike | None) -> tuple[NDArray[Any], NDArray[np.float64] | None]:
         """The vote matrix and the signal matrix (or None) for inputs or predictions."""
         check_signal_option(self.signal, self.members, signal, SIGNALS)
         if self.members is None:
@@ -306,7 +328,7 @@ class TrustEnsemble:
             values = np.column_stack([np.asarray(m.predict_proba(X)).max(axis=1) for m in self.members])
         return votes, check_signal_matrix(values, votes.shape)
 
-    def _codes(self, X, signal):
+    def _codes(self, X: ArrayLike, signal: ArrayLike | None) -> tuple[NDArray[np.int64], NDArray[np.float64] | None]:
         """Label codes and signal values of new examples, checked against what was fitted."""
         check_fitted(self, "labels_", "the ensemble", "fit(X, y)")
         votes, values = self._inputs(X, signal)
@@ -331,7 +353,7 @@ class EnsembleBelief:
     record: float  # cross-fitted validation accuracy of the rule (Beta posterior mean)
     theorem1: float | None  # A(t, w(t)) by the exact kernels: two labels, global trust only
 
-    def errors(self):
+    def errors(self) -> dict[str, float]:
         """Believed minus realised accuracy for each belief model.
 
         Returns
@@ -353,38 +375,42 @@ class EnsembleBelief:
         return {name: value - self.realised for name, value in models.items() if value is not None}
 
 
-def _edges(values, bins):
+def _edges(values: NDArray[np.float64] | None, bins: int) -> list[NDArray[np.float64]] | None:
     """Per member, the inner quantile edges of its signal (distinct), or a single bin without a signal."""
     if values is None:
         return None
     return [np.unique(np.quantile(values[:, i], np.arange(1, bins) / bins)) for i in range(values.shape[1])]
 
 
-def _bin_index(values, edges):
+def _bin_index(values: NDArray[np.float64] | None, edges: list[NDArray[np.float64]] | None) -> NDArray[np.int64] | None:
     """Bin of each (example, member): 0 without a signal."""
     if values is None:
         return None
-    return np.column_stack([np.searchsorted(e, values[:, i], side="right") for i, e in enumerate(edges)])
+    per_member = cast(list[NDArray[np.float64]], edges)  # given with the values
+    return np.column_stack([np.searchsorted(e, values[:, i], side="right") for i, e in enumerate(per_member)])
 
 
-def _record(codes, truth, bin_index, bins, beta_prior):
+def _record(codes: NDArray[np.int64], truth: NDArray[np.int64], bin_index: NDArray[np.int64] | None, bins: int,
+            beta_prior: tuple[float, float]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Beta posterior (alpha, beta) per member and bin, shape (n_members, bins or 1)."""
     n_bins = 1 if bin_index is None else bins
     worker = _worker(codes.shape, bin_index, n_bins)
     right = (codes == truth[:, None]).ravel()
     size = codes.shape[1] * n_bins
-    hits = np.bincount(worker, weights=right, minlength=size)
+    # numpy's stubs type bincount as intp, even with float weights (float64 then); the local cast hides typing.cast
+    hits: NDArray[np.float64] = np.bincount(worker, weights=right, minlength=size)  # type: ignore[assignment]
     cast = np.bincount(worker, minlength=size)
     return (beta_prior[0] + hits).reshape(-1, n_bins), (beta_prior[1] + cast - hits).reshape(-1, n_bins)
 
 
-def _worker(shape, bin_index, n_bins):
+def _worker(shape: tuple[int, ...], bin_index: NDArray[np.int64] | None, n_bins: int) -> NDArray[np.int64]:
     """Code of each (example, member) vote's source: member * n_bins + bin, flattened row by row."""
     member = np.tile(np.arange(shape[1]), shape[0])
     return member if bin_index is None else member * n_bins + bin_index.ravel()
 
 
-def _posterior(codes, bin_index, alpha, beta, n_labels):
+def _posterior(codes: NDArray[np.int64], bin_index: NDArray[np.int64] | None, alpha: NDArray[np.float64],
+               beta: NDArray[np.float64], n_labels: int) -> NDArray[np.float64]:
     """P(truth = each label | votes) with each vote weighted by its member's (bin's) trust."""
     t = (alpha / (alpha + beta)).ravel()
     data = Codes.dense(codes, n_labels, worker=_worker(codes.shape, bin_index, alpha.shape[1]), n_workers=t.size)

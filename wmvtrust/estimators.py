@@ -7,6 +7,7 @@ not vote on a task.
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._labels.codes import Codes
@@ -17,7 +18,8 @@ from .trust import BetaTrust
 from .voting import log_odds_weights
 
 
-def trust_from_gold(votes, truth, beta_prior=(1, 1), *, prior=None):
+def trust_from_gold(votes: ArrayLike, truth: ArrayLike, beta_prior: tuple[float, float] = (1, 1), *,
+                    prior: tuple[float, float] | None = None) -> BetaTrust:
     """Beta posterior trust per source from votes on tasks whose truth is known.
 
     Parameters
@@ -68,13 +70,14 @@ class EMTrust:
     """
 
     trust: BetaTrust
-    posterior: np.ndarray
+    posterior: NDArray[np.float64]
     class_prior: float
     n_iter: int
     converged: bool
 
 
-def trust_em(votes, beta_prior=(1, 1), *, max_iter=1000, tol=1e-9, prior=None):
+def trust_em(votes: ArrayLike, beta_prior: tuple[float, float] = (1, 1), *, max_iter: int = 1000, tol: float = 1e-9,
+             prior: tuple[float, float] | None = None) -> EMTrust:
     """Trust from unlabelled votes by EM under the one-coin model.
 
     Each source is right with its own probability whatever the truth, and the
@@ -122,7 +125,7 @@ def trust_em(votes, beta_prior=(1, 1), *, max_iter=1000, tol=1e-9, prior=None):
                    fit.converged)
 
 
-def trust_mle(successes, failures):
+def trust_mle(successes: ArrayLike, failures: ArrayLike) -> NDArray[np.float64]:
     """The maximum-likelihood trust ``K / m``: biased in the Bayesian reading, a negative control.
 
     Parameters
@@ -143,7 +146,7 @@ def trust_mle(successes, failures):
     return s / (s + f)
 
 
-def tempered_trust(trust, factor):
+def tempered_trust(trust: ArrayLike, factor: float) -> NDArray[np.float64]:
     """Trust made over- (``factor > 1``) or under-confident (``factor < 1``): ``logit t' = factor logit t``.
 
     A biased estimator for negative controls: it keeps each source on its side of 1/2,

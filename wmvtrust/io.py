@@ -7,20 +7,26 @@ run never leaves a half-written table, figure or report.
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._validation import check_writable_folder
+
+if TYPE_CHECKING:  # for the annotations only: importing matplotlib is slow, and only write_figure's caller needs it
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 __all__ = ["check_writable_folder", "write_figure", "write_table", "write_text"]
 
 
-def _umask():
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def _atomic(path, write):
+def _atomic(path: str | os.PathLike[str], write: Callable[[str], object]) -> Path:
     path = Path(path)
     folder = check_writable_folder(path.parent)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
@@ -35,7 +41,7 @@ def _atomic(path, write):
     return path
 
 
-def write_table(df, path):
+def write_table(df: "pd.DataFrame", path: str | os.PathLike[str]) -> Path:
     """Write a DataFrame atomically: Parquet for a ``.parquet`` path (needs pyarrow), CSV otherwise.
 
     Parameters
@@ -59,7 +65,7 @@ def write_table(df, path):
     return _atomic(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
-def write_figure(fig, path, dpi=120):
+def write_figure(fig: "Figure", path: str | os.PathLike[str], dpi: int = 120) -> Path:
     """Save a matplotlib figure atomically as PNG.
 
     Parameters
@@ -83,7 +89,7 @@ def write_figure(fig, path, dpi=120):
     return _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
 
 
-def write_text(text, path):
+def write_text(text: str, path: str | os.PathLike[str]) -> Path:
     """Write text (UTF-8) atomically.
 
     Parameters

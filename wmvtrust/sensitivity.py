@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from . import _kernels as kn
@@ -27,7 +28,7 @@ MAX_RADIUS_SOURCES = 24  # the probability-space radius visits every profile
 SPACES = ("logit", "probability")
 
 
-def derivatives(q, weights, prior=0.5):
+def derivatives(q: ArrayLike, weights: ArrayLike, prior: float = 0.5) -> NDArray[np.float64]:
     """Exact derivatives ``dA(q, w) / dq_i`` of the accuracy with respect to each trustworthiness.
 
     ``A`` is affine in ``q_i``, so ``dA/dq_i = A(q; q_i = 1) - A(q; q_i = 0)``: the
@@ -64,7 +65,7 @@ def derivatives(q, weights, prior=0.5):
     return a[:q.size] - a[q.size:]
 
 
-def decision_margin(weights, prior=0.5):
+def decision_margin(weights: ArrayLike, prior: float = 0.5) -> float:
     """The decision margin ``min over vote profiles x of |sum_i w_i x_i + b|``.
 
     How far the closest profile is from a tie; 0 when some profile ties. Exact, by
@@ -94,7 +95,7 @@ def decision_margin(weights, prior=0.5):
     return 0.0 if margin <= tie_tolerance(w, b) else margin
 
 
-def trust_radius(trust, prior=0.5, space="logit"):
+def trust_radius(trust: ArrayLike, prior: float = 0.5, space: str = "logit") -> float:
     """The smallest change of trust that changes a decision of the rule ``w(trust)``.
 
     The change is measured in the max norm: every source's trust may move by up to
@@ -141,7 +142,7 @@ def trust_radius(trust, prior=0.5, space="logit"):
     if decision_margin(w, prior) == 0.0:
         return 0.0
 
-    def moves(r):
+    def moves(r: float) -> bool:
         return kn.any_decision_moves(w, log_odds_weights(t - r), log_odds_weights(t + r), b, tol)
 
     lo, hi = 0.0, float(np.minimum(t, 1.0 - t).min())
@@ -153,7 +154,8 @@ def trust_radius(trust, prior=0.5, space="logit"):
     return hi
 
 
-def accuracy_loss_curve(p, sizes, *, space="logit", draws=200, seed=0, prior=0.5):
+def accuracy_loss_curve(p: ArrayLike, sizes: ArrayLike, *, space: str = "logit", draws: int = 200,
+                        seed: int | None = 0, prior: float = 0.5) -> pd.DataFrame:
     """Accuracy lost by voting on perturbed trust: ``A(p, w(p)) - A(p, w(t'))`` against perturbation size.
 
     For each size ``r``, ``draws`` trust vectors ``t'`` are drawn uniformly in the

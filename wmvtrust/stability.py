@@ -17,18 +17,21 @@ For a trust model (independent random trustworthiness ``P`` with means ``t``):
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TypeGuard
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from ._stats import beta_mean
-from ._validation import (check_beta_prior, check_choice, check_fraction, check_grid_size, check_instance,
+from ._validation import (Number, check_beta_prior, check_choice, check_fraction, check_grid_size, check_instance,
                           check_model_method, check_positive_int, check_positive_real, check_probabilities,
                           check_reachable, check_same_shape, check_seed, check_weights, renamed)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
-from .trust import BetaTrust, DiscreteTrust
+from .trust import BetaTrust, DiscreteTrust, TrustModel
 from .voting import log_odds_weights
 
 EXPECTATION_METHODS = ("auto", "exact", "quadrature", "montecarlo")
@@ -66,20 +69,21 @@ class Estimate:
     upper_bound: float | None = None
     sign_aware_bound: float | None = None
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.value)
 
 
-def _model(model):
+def _model(model: TrustModel) -> TrustModel:
     return check_instance(model, "model", (BetaTrust, DiscreteTrust), "a BetaTrust or a DiscreteTrust")
 
 
-def _is_rational(model):
+def _is_rational(model: TrustModel) -> TypeGuard[DiscreteTrust]:
     return isinstance(model, DiscreteTrust) and all(
         isinstance(x, (int, Fraction)) for xs in model.support + model.probabilities for x in xs)
 
 
-def _summary(values, method, confidence, weights=None):
+def _summary(values: NDArray[np.float64], method: str, confidence: float, weights: NDArray[np.float64] | None = None
+             ) -> Estimate:
     """Mean of ``values`` (weighted, or Monte Carlo with its standard error and interval)."""
     if weights is not None:
         return Estimate(float(math.fsum(weights * values)), method)
@@ -89,7 +93,8 @@ def _summary(values, method, confidence, weights=None):
     return Estimate(mean, method, stderr, mean - z * stderr, mean + z * stderr)
 
 
-def _points(model, method, draws, seed, order):
+def _points(model: TrustModel, method: str, draws: int, seed: int | None, order: int
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None, str]:
     """(rows of P, their probability weights or None for Monte Carlo, the method used)."""
     if method == "auto":
         if isinstance(model, DiscreteTrust):
@@ -97,13 +102,13 @@ def _points(model, method, draws, seed, order):
         else:
             method = "quadrature" if order ** model.n_sources <= MAX_POINTS else "montecarlo"
     if method == "exact":
-        check_model_method(method, model, DiscreteTrust, "'quadrature' or 'montecarlo'")
+        model = check_model_method(method, model, DiscreteTrust, "'quadrature' or 'montecarlo'")
         check_grid_size(method, model.n_joint, MAX_POINTS, f"have at most {MAX_POINTS} joint support points",
                         f"the model has {model.n_joint}", "Use method='montecarlo'.")
         probs, rows = zip(*model.joint())
         return np.array(rows, dtype=float), np.array([float(p) for p in probs]), method
     if method == "quadrature":
-        check_model_method(method, model, BetaTrust, "'exact' or 'montecarlo'")
+        model = check_model_method(method, model, BetaTrust, "'exact' or 'montecarlo'")
         check_grid_size(method, order ** model.n_sources, MAX_POINTS, f"have order ** n_sources <= {MAX_POINTS}",
                         f"{order} ** {model.n_sources} points", "Use a lower order or method='montecarlo'.")
         nodes, weights = model.quadrature(order)
@@ -113,7 +118,8 @@ def _points(model, method, draws, seed, order):
     return model.sample(draws, seed), None, method
 
 
-def _expectation(model, f, method, draws, seed, order, confidence):
+def _expectation(model: TrustModel, f: Callable[[NDArray[np.float64]], NDArray[np.float64]], method: str, draws: int,
+                 seed: int | None, order: int, confidence: float) -> Estimate:
     model = _model(model)
     check_choice(method, "method", EXPECTATION_METHODS)
     draws, order = check_positive_int(draws, "draws"), check_positive_int(order, "order")
@@ -122,11 +128,11 @@ def _expectation(model, f, method, draws, seed, order, confidence):
     return _summary(f(rows), method, confidence, weights)
 
 
-def _trust(trust):
+def _trust(trust: ArrayLike) -> NDArray[np.float64]:
     return check_probabilities(trust, "trust")
 
 
-def believed_accuracy(model_or_trust, prior=0.5):
+def believed_accuracy(model_or_trust: TrustModel | ArrayLike, prior: float = 0.5) -> Estimate:
     """The accuracy the decision maker believes: ``A(t, w(t))`` for its trust ``t``.
 
     Parameters
@@ -151,8 +157,9 @@ def believed_accuracy(model_or_trust, prior=0.5):
     return Estimate(accuracy(t, log_odds_weights(t), prior).value, "exact")
 
 
-def expected_actual_accuracy(model, weights=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None,
-                             order=DEFAULT_ORDER, confidence=0.95):
+def expected_actual_accuracy(model: TrustModel, weights: ArrayLike | None = None, prior: Number = 0.5, *,
+                             method: str = "auto", draws: int = DEFAULT_DRAWS, seed: int | None = None,
+                             order: int = DEFAULT_ORDER, confidence: float = 0.95) -> Estimate:
     """``E[A(P, w)]``: the accuracy that a fixed rule really achieves, on average over P.
 
     Computed from its definition, independently of Theorem 1: exactly over the
@@ -204,8 +211,9 @@ def expected_actual_accuracy(model, weights=None, prior=0.5, *, method="auto", d
                         method, draws, seed, order, confidence)
 
 
-def soc_gap(model, trust=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, order=DEFAULT_ORDER,
-            confidence=0.95):
+def soc_gap(model: TrustModel, trust: ArrayLike | None = None, prior: float = 0.5, *, method: str = "auto",
+            draws: int = DEFAULT_DRAWS, seed: int | None = None, order: int = DEFAULT_ORDER, confidence: float = 0.95
+            ) -> Estimate:
     """Stability-of-correctness gap ``E[A(P, w(t))] - A(t, w(t))``: actual minus believed accuracy.
 
     Zero for unbiased trust, the model's ``P_i`` being independent given what the decision
@@ -240,7 +248,7 @@ def soc_gap(model, trust=None, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS,
                         method, draws, seed, order, confidence)
 
 
-def soo_bounds(model):
+def soo_bounds(model: TrustModel) -> tuple[float, float]:
     """Upper bounds on the SoO gap: (Theorem 3 ``sum E|P_i - t_i|``, the tighter sign-aware bound).
 
     Parameters
@@ -263,8 +271,8 @@ def soo_bounds(model):
     return float(model.mad.sum()), float(model.sign_aware_mad.sum())
 
 
-def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, order=DEFAULT_ORDER,
-            confidence=0.95):
+def soo_gap(model: TrustModel, prior: float = 0.5, *, method: str = "auto", draws: int = DEFAULT_DRAWS,
+            seed: int | None = None, order: int = DEFAULT_ORDER, confidence: float = 0.95) -> Estimate:
     """Stability-of-optimality gap ``E[A(P, w(P)) - A(P, w(t))]``: what knowing P would add.
 
     The expected value of perfect information about the trustworthiness; equal to
@@ -304,7 +312,7 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
         method = "montecarlo"
     w = log_odds_weights(model.mean)
 
-    def gain(rows):
+    def gain(rows: NDArray[np.float64]) -> NDArray[np.float64]:
         return accuracy_rows(rows, log_odds_weights(rows.ravel()).reshape(rows.shape), prior) \
             - accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior)
 
@@ -317,7 +325,8 @@ def soo_gap(model, prior=0.5, *, method="auto", draws=DEFAULT_DRAWS, seed=None, 
 ESTIMATORS = ("mean", "mle")
 
 
-def _frequentist(p, observations, estimator, beta_prior, draws, seed, confidence, which):
+def _frequentist(p: ArrayLike, observations: int, estimator: str, beta_prior: tuple[float, float], draws: int,
+                 seed: int | None, confidence: float, which: str) -> Estimate:
     """E over the track records K_i ~ Binomial(m, p_i) of believed - actual, or of the regret."""
     p = check_probabilities(p, "p")
     m = check_positive_int(observations, "observations")
@@ -337,8 +346,9 @@ def _frequentist(p, observations, estimator, beta_prior, draws, seed, confidence
     return _summary(other - actual, method, confidence, weights)
 
 
-def frequentist_soc_gap(p, observations, *, estimator="mean", beta_prior=(1, 1), draws=DEFAULT_DRAWS, seed=None,
-                        confidence=0.95, prior=None):
+def frequentist_soc_gap(p: ArrayLike, observations: int, *, estimator: str = "mean",
+                        beta_prior: tuple[float, float] = (1, 1), draws: int = DEFAULT_DRAWS, seed: int | None = None,
+                        confidence: float = 0.95, prior: tuple[float, float] | None = None) -> Estimate:
     """``E_T[A(T, w(T)) - A(p, w(T))]``: believed minus actual accuracy for fixed trustworthiness ``p``.
 
     The frequentist reading: ``p`` is fixed and the trust ``T`` is estimated from
@@ -379,8 +389,9 @@ def frequentist_soc_gap(p, observations, *, estimator="mean", beta_prior=(1, 1),
                         confidence, "soc")
 
 
-def expected_regret(p, observations, *, estimator="mean", beta_prior=(1, 1), draws=DEFAULT_DRAWS, seed=None,
-                    confidence=0.95, prior=None):
+def expected_regret(p: ArrayLike, observations: int, *, estimator: str = "mean",
+                    beta_prior: tuple[float, float] = (1, 1), draws: int = DEFAULT_DRAWS, seed: int | None = None,
+                    confidence: float = 0.95, prior: tuple[float, float] | None = None) -> Estimate:
     """``E_T[A(p, w(p)) - A(p, w(T))]``: accuracy lost by voting on trust learned from ``m`` observations.
 
     Computed as ``frequentist_soc_gap``: exactly over all outcomes when few, by Monte Carlo otherwise.
@@ -429,7 +440,7 @@ class ObservationsNeeded:
     epsilon: float
 
 
-def _expected_posterior_mad(model, m):
+def _expected_posterior_mad(model: BetaTrust, m: int) -> float:
     """sum_i E_K[E|P_i - t_i| after m more observations], K ~ BetaBinomial(m, alpha_i, beta_i)."""
     k = np.arange(m + 1)[:, None]
     pmf = stats.betabinom.pmf(k, m, model.alpha, model.beta)
@@ -437,8 +448,8 @@ def _expected_posterior_mad(model, m):
                   .mad.reshape(pmf.shape)).sum())
 
 
-def observations_needed(p_or_prior, epsilon, *, max_observations=100_000, estimator="mean", draws=2_000,
-                        seed=0):
+def observations_needed(p_or_prior: ArrayLike | BetaTrust, epsilon: float, *, max_observations: int = 100_000,
+                        estimator: str = "mean", draws: int = 2_000, seed: int | None = 0) -> ObservationsNeeded:
     """The fewest gold observations per source that bring the loss below ``epsilon``.
 
     - Given fixed trustworthiness ``p`` (an array): the expected regret
@@ -478,14 +489,14 @@ def observations_needed(p_or_prior, epsilon, *, max_observations=100_000, estima
     if isinstance(p_or_prior, BetaTrust):
         criterion = "theorem 3 bound"
 
-        def loss(m):
+        def loss(m: int) -> float:
             return _expected_posterior_mad(p_or_prior, m)
     else:
         criterion = "regret"
         check_probabilities(p_or_prior, "p")
 
-        def loss(m):
-            return expected_regret(p_or_prior, m, estimator=estimator, draws=draws, seed=seed).value
+        def loss(m: int) -> float:
+            return float(expected_regret(p_or_prior, m, estimator=estimator, draws=draws, seed=seed).value)
 
     lo, hi = 0, 1  # loss(lo) >= epsilon (lo = 0: no observation), loss(hi) < epsilon once found
     while (value := loss(hi)) >= epsilon:

@@ -1,19 +1,22 @@
 """Sweeps: run a pure function over a grid of configurations, into one tidy DataFrame."""
 
-from concurrent.futures import as_completed
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, as_completed
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ._validation import check_grid, check_seed, check_sweep_names, check_sweep_result
+from ._validation import Grid, check_grid, check_seed, check_sweep_names, check_sweep_result
 from .io import check_writable_folder, write_table
 
 PROGRESS_FROM = 20  # configurations: longer sweeps show a progress bar by default
 
 
-def configurations(grid):
+def configurations(grid: Grid) -> list[dict[str, Any]]:
     """The configurations of a grid: a dict of lists (Cartesian product) or a list of dicts.
 
     Examples
@@ -24,11 +27,13 @@ def configurations(grid):
     return check_grid(grid)
 
 
-def _run_one(function, config, seed):
+def _run_one(function: Callable[..., dict[str, Any]], config: dict[str, Any], seed: int) -> dict[str, Any]:
     return check_sweep_result(function, config, function(**config, seed=seed))
 
 
-def sweep(function, grid, *, seed=0, executor=None, progress=None, out=None):
+def sweep(function: Callable[..., dict[str, Any]], grid: Grid, *, seed: int | None = 0,
+          executor: Executor | None = None, progress: bool | None = None, out: str | os.PathLike[str] | None = None
+          ) -> pd.DataFrame:
     """Run ``function(**config, seed=...)`` for every configuration; one row per configuration.
 
     Every configuration gets its own seed, spawned from ``seed`` by
@@ -78,7 +83,7 @@ def sweep(function, grid, *, seed=0, executor=None, progress=None, out=None):
     seeds = [int(s.generate_state(1, np.uint64)[0] >> np.uint64(1)) for s in streams]  # fits an int64 column
     show = len(configs) >= PROGRESS_FROM if progress is None else bool(progress)
     bar = tqdm(total=len(configs), desc=getattr(function, "__name__", "sweep"), disable=not show)
-    results = [None] * len(configs)
+    results: list[dict[str, Any] | None] = [None] * len(configs)
     if executor is None:
         for k, (config, s) in enumerate(zip(configs, seeds)):
             results[k] = _run_one(function, config, s)
@@ -89,7 +94,8 @@ def sweep(function, grid, *, seed=0, executor=None, progress=None, out=None):
             results[futures[future]] = future.result()
             bar.update()
     bar.close()
-    table = pd.DataFrame([{**config, "seed": s, **result} for config, s, result in zip(configs, seeds, results)])
+    done = cast(list[dict[str, Any]], results)  # every configuration has run (or its error was raised): no None left
+    table = pd.DataFrame([{**config, "seed": s, **result} for config, s, result in zip(configs, seeds, done)])
     if out is not None:
         write_table(table, out)
     return table

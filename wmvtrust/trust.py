@@ -14,16 +14,20 @@ stability-of-optimality bound, proofs/theorem3_soo_bound.md) and seeded ``sample
 
 import itertools
 import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
+from typing import Self, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._validation import (check_beta_prior, check_counts, check_discrete_model, check_positive_array, check_positive_int,
-                          check_rng, check_same_length, renamed)
+from ._validation import (Number, check_beta_prior, check_counts, check_discrete_model, check_positive_array,
+                          check_positive_int, check_rng, check_same_length, renamed)
 
 
-def _mass_beyond(t, a, b, c):
+def _mass_beyond(t: NDArray[np.float64], a: NDArray[np.float64], b: NDArray[np.float64], c: NDArray[np.float64]
+                 ) -> NDArray[np.float64]:
     """t c^a (1-c)^b / (a B(a, b)) = E[(P - t) 1{P >= c}] for c >= t, = E[(t - P) 1{P < c}] for c <= t."""
     with np.errstate(divide="ignore"):
         log = np.log(t) + special.xlogy(a, c) + special.xlog1py(b, -c) - np.log(a) - special.betaln(a, b)
@@ -45,12 +49,16 @@ class BetaTrust:
     ([9.0, 4.0], [3.0, 2.0], [0.75, 0.6667])
     """
 
-    def __init__(self, alpha, beta):
+    alpha: NDArray[np.float64]
+    beta: NDArray[np.float64]
+
+    def __init__(self, alpha: ArrayLike, beta: ArrayLike) -> None:
         self.alpha, self.beta = check_positive_array(alpha, "alpha"), check_positive_array(beta, "beta")
         check_same_length(self.alpha, self.beta, "alpha", "beta")
 
     @classmethod
-    def from_track_record(cls, successes, failures, beta_prior=(1, 1), *, prior=None):
+    def from_track_record(cls, successes: ArrayLike, failures: ArrayLike, beta_prior: tuple[float, float] = (1, 1), *,
+                          prior: tuple[float, float] | None = None) -> Self:
         """The Beta posterior after ``successes`` right and ``failures`` wrong reports.
 
         Parameters
@@ -77,37 +85,37 @@ class BetaTrust:
         a0, b0 = check_beta_prior(renamed(beta_prior, prior, "beta_prior", "prior"))
         return cls(a0 + s, b0 + f)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"BetaTrust(alpha={self.alpha.tolist()}, beta={self.beta.tolist()})"
 
     @property
-    def n_sources(self):
+    def n_sources(self) -> int:
         return self.alpha.size
 
     @property
-    def mean(self):
+    def mean(self) -> NDArray[np.float64]:
         """The trust ``t_i = alpha_i / (alpha_i + beta_i)``."""
         return self.alpha / (self.alpha + self.beta)
 
     @property
-    def variance(self):
+    def variance(self) -> NDArray[np.float64]:
         s = self.alpha + self.beta
         return self.alpha * self.beta / (s * s * (s + 1.0))
 
     @property
-    def mad(self):
+    def mad(self) -> NDArray[np.float64]:
         """``E|P_i - t_i| = 2 a^a b^b / (B(a, b) (a + b)^(a + b + 1))`` (proofs/beta_mean_absolute_deviation.md)."""
         a, b = self.alpha, self.beta
         return 2.0 * np.exp(special.xlogy(a, a) + special.xlogy(b, b) - special.betaln(a, b)
                             - (a + b + 1.0) * np.log(a + b))
 
     @property
-    def sign_aware_mad(self):
+    def sign_aware_mad(self) -> NDArray[np.float64]:
         """``E[(P_i - t_i)^+ 1{P_i >= 1/2} + (t_i - P_i)^+ 1{P_i < 1/2}]``, in closed form."""
         t, a, b = self.mean, self.alpha, self.beta
         return _mass_beyond(t, a, b, np.maximum(t, 0.5)) + _mass_beyond(t, a, b, np.minimum(t, 0.5))
 
-    def sample(self, size, seed=None):
+    def sample(self, size: int, seed: int | np.random.Generator | None = None) -> NDArray[np.float64]:
         """``size`` independent draws of P, an array of shape (size, n_sources).
 
         Examples
@@ -118,7 +126,7 @@ class BetaTrust:
         size = check_positive_int(size, "size")
         return check_rng(seed).beta(self.alpha, self.beta, size=(size, self.n_sources))
 
-    def quadrature(self, order):
+    def quadrature(self, order: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Gauss-Jacobi nodes and weights per source: ``E[f(P_i)] = sum_j weights[i, j] f(nodes[i, j])``.
 
         Exact for polynomials of degree up to ``2 order - 1``.
@@ -141,7 +149,7 @@ class BetaTrust:
         return nodes, weights
 
 
-def _exact_sum(values):
+def _exact_sum(values: list[Number]) -> Number:
     return sum(values, Fraction(0)) if all(isinstance(v, (int, Fraction)) for v in values) else math.fsum(values)
 
 
@@ -165,52 +173,55 @@ class DiscreteTrust:
     [Fraction(5, 6), Fraction(3, 4)]
     """
 
-    def __init__(self, support, probabilities):
+    support: list[list[Number]]
+    probabilities: list[list[Number]]
+
+    def __init__(self, support: Sequence[Iterable[Number]], probabilities: Sequence[Iterable[Number]]) -> None:
         self.support, self.probabilities = check_discrete_model(support, probabilities, _exact_sum)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DiscreteTrust(support={self.support!r}, probabilities={self.probabilities!r})"
 
     @property
-    def n_sources(self):
+    def n_sources(self) -> int:
         return len(self.support)
 
-    def mean_exact(self):
+    def mean_exact(self) -> list[Number]:
         """The trust ``t_i = sum_j p_ij x_ij``, as Fractions when the model is rational."""
         return [_exact_sum([p * x for p, x in zip(ps, xs)]) for xs, ps in zip(self.support, self.probabilities)]
 
     @property
-    def mean(self):
+    def mean(self) -> NDArray[np.float64]:
         return np.array([float(t) for t in self.mean_exact()])
 
-    def _moment(self, f):
+    def _moment(self, f: Callable[[float, float], float]) -> NDArray[np.float64]:
         t = self.mean
         return np.array([math.fsum(float(p) * f(float(x), t[i]) for x, p in zip(xs, ps))
                          for i, (xs, ps) in enumerate(zip(self.support, self.probabilities))])
 
     @property
-    def variance(self):
+    def variance(self) -> NDArray[np.float64]:
         return self._moment(lambda x, t: (x - t) ** 2)
 
     @property
-    def mad(self):
+    def mad(self) -> NDArray[np.float64]:
         return self._moment(lambda x, t: abs(x - t))
 
     @property
-    def sign_aware_mad(self):
+    def sign_aware_mad(self) -> NDArray[np.float64]:
         return self._moment(lambda x, t: max(x - t, 0.0) if x >= 0.5 else max(t - x, 0.0))
 
-    def joint(self):
+    def joint(self) -> Iterator[tuple[Number, tuple[Number, ...]]]:
         """Every joint support point with its probability: an iterator of (probability, point)."""
         for combo in itertools.product(*(list(zip(ps, xs)) for xs, ps in zip(self.support, self.probabilities))):
             yield math.prod(p for p, _ in combo), tuple(x for _, x in combo)
 
     @property
-    def n_joint(self):
+    def n_joint(self) -> int:
         """Number of joint support points."""
         return math.prod(len(s) for s in self.support)
 
-    def sample(self, size, seed=None):
+    def sample(self, size: int, seed: int | np.random.Generator | None = None) -> NDArray[np.float64]:
         """``size`` independent draws of P, an array of shape (size, n_sources), as floats."""
         size, rng = check_positive_int(size, "size"), check_rng(seed)
         out = np.empty((size, self.n_sources))
@@ -219,3 +230,5 @@ class DiscreteTrust:
         return out
 
 
+TrustModel: TypeAlias = BetaTrust | DiscreteTrust
+"""A trust model: the distribution of the trustworthiness P."""

@@ -1,6 +1,7 @@
 """Weights from trust, and the weighted majority decision."""
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_choice, check_fraction, check_probabilities, check_rng, check_votes, check_weights
 
@@ -16,7 +17,7 @@ TIES = ("coin", "report")
 """What to do with a tie: break it by a fair coin (a uniform draw among the tied labels), or report it."""
 
 
-def log_odds_weights(trust):
+def log_odds_weights(trust: ArrayLike) -> NDArray[np.float64]:
     """Log-odds weights ``w_i = ln(t_i / (1 - t_i))``, optimal for trustworthiness ``t``.
 
     Parameters
@@ -39,17 +40,18 @@ def log_odds_weights(trust):
         return np.log(t / (1.0 - t))
 
 
-def bias(prior):
+def bias(prior: float) -> float:
     """The decision bias ``ln(prior / (1 - prior))`` of the prior P(y = +1)."""
     return float(np.log(prior) - np.log1p(-prior))
 
 
-def tie_tolerance(finite_weights, offset):
+def tie_tolerance(finite_weights: NDArray[np.float64], offset: float) -> float:
     """The tie tolerance for finite weights and a bias (see ``TIE_RTOL``)."""
     return TIE_RTOL * (float(np.abs(finite_weights).sum()) + abs(offset))
 
 
-def decide(votes, weights, prior=0.5, *, ties="coin", seed=None):
+def decide(votes: ArrayLike, weights: ArrayLike, prior: float = 0.5, *, ties: str = "coin",
+           seed: int | np.random.Generator | None = None) -> NDArray[np.int8]:
     """Weighted majority decisions for a batch of vote profiles.
 
     Decides ``sign(sum_i w_i x_i + b)`` with bias ``b = ln(prior / (1 - prior))``.

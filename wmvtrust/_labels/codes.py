@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Self
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _kernels as kn
 
@@ -22,15 +24,16 @@ class Codes:
     ([0, 0, 1, 1], [0, 1, 0, 1], [0, 1, 1, 1])
     """
 
-    task: np.ndarray
-    worker: np.ndarray
-    label: np.ndarray
+    task: NDArray[np.int64]
+    worker: NDArray[np.int64]
+    label: NDArray[np.int64]
     n_tasks: int
     n_workers: int
     n_labels: int
 
     @classmethod
-    def dense(cls, matrix, n_labels, worker=None, n_workers=None):
+    def dense(cls, matrix: NDArray[np.int64], n_labels: int, worker: NDArray[np.int64] | None = None,
+              n_workers: int | None = None) -> Self:
         """Every worker votes on every task: ``matrix[j, i]`` is the label code member ``i`` gave task ``j``.
 
         ``worker`` (same shape, optional) renames the voter of each entry, for example
@@ -42,7 +45,7 @@ class Codes:
         return cls(np.repeat(np.arange(n), m), worker, np.asarray(matrix).ravel(), n, m if n_workers is None else n_workers,
                    n_labels)
 
-    def restrict(self, tasks):
+    def restrict(self, tasks: NDArray[np.int64]) -> "Codes":
         """The votes of the given tasks only (sorted codes), the tasks renumbered ``0..len(tasks)-1`` in that order.
 
         Examples
@@ -58,13 +61,13 @@ class Codes:
                      self.n_labels)
 
     @cached_property
-    def by_task(self):
+    def by_task(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
         """``(starts, worker, label)`` with the votes grouped by task: task j's are ``starts[j]:starts[j + 1]``."""
         starts, order = kn.group_by_task(self.task, self.n_tasks)
         return starts, np.ascontiguousarray(self.worker[order]), np.ascontiguousarray(self.label[order])
 
     @cached_property
-    def plurality(self):
+    def plurality(self) -> NDArray[np.float64]:
         """Plurality voting as a posterior, shape (n_tasks, n_labels): a task's most voted labels share probability 1.
 
         A task without votes spreads it over every label. Read-only: copy before changing it.

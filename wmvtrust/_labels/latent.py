@@ -9,13 +9,15 @@ the truth (proofs/soc_label_free.md).
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import special, stats
 
 from .._stats import beta_mean
 from .codes import Codes
-from .models import chunk_buffers, confusion_pass, confusion_posterior, softmax
+from .models import ConfusionFit, chunk_buffers, confusion_pass, confusion_posterior, softmax
 
 
 @dataclass(frozen=True)
@@ -23,21 +25,24 @@ class LatentClassFit:
     """The result of ``latent_class_em`` and ``distractor_em``: trust per worker and class, the pull per class
     (0 for the symmetric model of ``latent_class_em``), the class weights, and how EM ended."""
 
-    trust: np.ndarray  # shape (n_workers, n_classes)
-    rho: np.ndarray  # shape (n_classes,)
-    class_weights: np.ndarray  # shape (n_classes,), summing to one
+    trust: NDArray[np.float64]  # shape (n_workers, n_classes)
+    rho: NDArray[np.float64]  # shape (n_classes,)
+    class_weights: NDArray[np.float64]  # shape (n_classes,), summing to one
     n_iter: int
     converged: bool  # the last step moved no parameter by more than tol
 
 
-def _start_trust(worker, right, n_workers, n_classes, beta_prior, rng):
+def _start_trust(worker: NDArray[np.int64], right: NDArray[np.bool_], n_workers: int, n_classes: int,
+                 beta_prior: tuple[float, float], rng: np.random.Generator) -> NDArray[np.float64]:
     """Each class starts from the pooled trust (a Beta posterior mean) perturbed by up to 0.1, within [0.05, 0.95]."""
     cast = np.bincount(worker, minlength=n_workers)
     pooled = beta_mean(np.bincount(worker, weights=right, minlength=n_workers), cast, beta_prior)
     return np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
 
 
-def latent_class_em(task, worker, right, *, n_workers, n_classes, n_labels, beta_prior, max_iter, tol, rng):
+def latent_class_em(task: NDArray[np.int64], worker: NDArray[np.int64], right: NDArray[np.bool_], *, n_workers: int,
+                    n_classes: int, n_labels: int, beta_prior: tuple[float, float], max_iter: int, tol: float,
+                    rng: np.random.Generator) -> LatentClassFit:
     """Trust per worker and difficulty class, and the class weights, by EM on gold votes.
 
     Vote ``k`` was cast by ``worker[k]`` on gold task ``task[k]`` (codes ``0..n_tasks-1``) and was
@@ -68,7 +73,8 @@ def latent_class_em(task, worker, right, *, n_workers, n_classes, n_labels, beta
     return LatentClassFit(t, np.zeros(n_classes), class_weights, n_iter, bool(done))
 
 
-def latent_class_posterior(codes, trust, class_weights, n_labels):
+def latent_class_posterior(codes: Codes, trust: NDArray[np.float64], class_weights: NDArray[np.float64],
+                           n_labels: int) -> NDArray[np.float64]:
     """P(truth = label | votes) per task, the difficulty class marginalised out (uniform prior over labels).
 
     The pairs (class d, truth y) are the hidden labels of a confusion-matrix model: worker i
@@ -89,7 +95,10 @@ def latent_class_posterior(codes, trust, class_weights, n_labels):
     return joint.reshape(codes.n_tasks, n_classes, k).sum(axis=1)
 
 
-def distractor_em(task, worker, label, truth, *, n_workers, n_classes, n_labels, beta_prior, max_iter, tol, rng):
+def distractor_em(task: NDArray[np.int64], worker: NDArray[np.int64], label: NDArray[np.int64],
+                  truth: NDArray[np.int64], *, n_workers: int, n_classes: int, n_labels: int,
+                  beta_prior: tuple[float, float], max_iter: int, tol: float,
+                  rng: np.random.Generator) -> LatentClassFit:
     """Trust and distractor pull per worker and difficulty class, and the class weights, by EM on gold votes.
 
     The model (proofs/soc_latent_class.md, (f)): each task has a hidden class ``d`` and a
@@ -159,7 +168,8 @@ def distractor_em(task, worker, label, truth, *, n_workers, n_classes, n_labels,
     return LatentClassFit(t, rho, class_weights, n_iter, bool(done))
 
 
-def distractor_posterior(codes, trust, rho, class_weights, n_labels):
+def distractor_posterior(codes: Codes, trust: NDArray[np.float64], rho: NDArray[np.float64],
+                         class_weights: NDArray[np.float64], n_labels: int) -> NDArray[np.float64]:
     """P(truth = label | votes) per task under the latent class with a shared distractor, ``c`` and ``d`` marginalised.
 
     ``P(y | v)`` is proportional to ``sum_d pi_d exp(sum_i e_id + S_d[y]) sum_{c != y} exp(T_d[c])``
@@ -186,14 +196,17 @@ def distractor_posterior(codes, trust, rho, class_weights, n_labels):
     return softmax(special.logsumexp(joint, axis=1)[:, :k])  # ln P(y, v) + ln L, summed over the classes
 
 
-def _distractor_logs(trust, rho, n_labels):
+def _distractor_logs(trust: NDArray[np.float64], rho: NDArray[np.float64],
+                     n_labels: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Per worker and class: ``e``, ``a - e`` and ``b - e`` of the separable log-likelihood (see ``_distractor_terms``)."""
     spread = np.log((1 - trust) * (1 - rho) / (n_labels - 1))
     return (spread, np.log(trust) - spread,
             np.log((1 - trust) * (rho + (1 - rho) / (n_labels - 1))) - spread)
 
 
-def _distractor_terms(task, worker, label, n_tasks, trust, rho, n_labels):
+def _distractor_terms(task: NDArray[np.int64], worker: NDArray[np.int64], label: NDArray[np.int64], n_tasks: int,
+                      trust: NDArray[np.float64], rho: NDArray[np.float64],
+                      n_labels: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """The separable log-likelihood: per task and class ``sum_i e_id``, per task, class and label ``S_d``, ``T_d``.
 
     ``a = ln t``, ``b = ln((1 - t)(rho + (1 - rho) / (L - 1)))``, ``e = ln((1 - t)(1 - rho) / (L - 1))``;
@@ -203,16 +216,17 @@ def _distractor_terms(task, worker, label, n_tasks, trust, rho, n_labels):
     spread, right, via = _distractor_logs(trust, rho, n_labels)
     flat, size = task * n_labels + label, n_tasks * n_labels
 
-    def per_label(x):
+    def per_label(x: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.stack([np.bincount(flat, weights=x[worker, d], minlength=size).reshape(n_tasks, n_labels)
                          for d in range(trust.shape[1])], axis=1)
 
     base = np.stack([np.bincount(task, weights=spread[worker, d], minlength=n_tasks)
                      for d in range(trust.shape[1])], axis=1)
-    return base, per_label(right), per_label(via)
+    # numpy's stubs type bincount as intp, even with float weights (it returns float64 then)
+    return cast(NDArray[np.float64], base), per_label(right), per_label(via)
 
 
-def _logsumexp_others(x):
+def _logsumexp_others(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``ln sum_{c != l} exp(x[..., c])`` for every ``l`` on the last axis (finite, length >= 2), without cancellation.
 
     Away from the largest entry the others keep it, so their sum is at least 1 and subtracting
@@ -235,8 +249,8 @@ def _logsumexp_others(x):
 class HardClassFit:
     """The result of ``hard_class_em``: the task posteriors and how strongly the votes ask for hard tasks."""
 
-    probas: np.ndarray  # P(truth | votes) per task, the class marginalised out
-    hard: np.ndarray  # P(the task is hard | votes)
+    probas: NDArray[np.float64]  # P(truth | votes) per task, the class marginalised out
+    hard: NDArray[np.float64]  # P(the task is hard | votes)
     share: float  # the fitted share of hard tasks
     loglik: float  # ln P(votes) at the fit
     loglik_independent: float  # ln P(votes) under the Dawid-Skene fit it started from (no hard task)
@@ -244,17 +258,17 @@ class HardClassFit:
     converged: bool
 
     @property
-    def statistic(self):
+    def statistic(self) -> float:
         """The likelihood ratio statistic ``2 (loglik - loglik_independent)``, at least 0."""
         return max(0.0, 2.0 * (self.loglik - self.loglik_independent))
 
     @property
-    def p_value(self):
+    def p_value(self) -> float:
         """P(statistic this large | no hard task): half a chi-square(1) tail, the share's null value lying on a bound."""
         return 1.0 if self.statistic == 0 else float(0.5 * stats.chi2.sf(self.statistic, 1))
 
 
-def answer_rates(codes):
+def answer_rates(codes: Codes) -> NDArray[np.float64]:
     """Each worker's label frequencies, smoothed by L pseudo-votes spread like the crowd's: shape (n_workers, L)."""
     k = codes.n_labels
     freq = np.bincount(codes.worker * k + codes.label, minlength=codes.n_workers * k).reshape(codes.n_workers, k)
@@ -262,7 +276,8 @@ def answer_rates(codes):
     return (k * pooled / pooled.sum() + freq) / (k + freq.sum(axis=1, keepdims=True))
 
 
-def hard_class_posterior(codes, confusion, rates, share, class_prior):
+def hard_class_posterior(codes: Codes, confusion: NDArray[np.float64], rates: NDArray[np.float64], share: float,
+                         class_prior: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
     """P(class, truth | votes) under the hard-class model, and ln P(votes).
 
     A task is hard with probability ``share``; its truth has ``class_prior`` in either class.
@@ -283,7 +298,9 @@ def hard_class_posterior(codes, confusion, rates, share, class_prior):
     return joint, loglik
 
 
-def _hard_class_pass(codes, confusion, rates, share, class_prior):
+def _hard_class_pass(codes: Codes, confusion: NDArray[np.float64], rates: NDArray[np.float64], share: float,
+                     class_prior: NDArray[np.float64]
+                     ) -> tuple[NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64]]:
     """The pass behind ``hard_class_posterior``; also the expected counts (n_workers, 2L, L) and class sums (2L,)."""
     k, m = codes.n_labels, codes.n_workers
     with np.errstate(divide="ignore"):  # a share of 0 or 1 leaves one class impossible
@@ -296,7 +313,8 @@ def _hard_class_pass(codes, confusion, rates, share, class_prior):
     return joint.reshape(codes.n_tasks, 2, k), loglik, counts, class_sum
 
 
-def hard_class_em(codes, fit, *, share=0.25, max_iter=300, tol=1e-6):
+def hard_class_em(codes: Codes, fit: ConfusionFit, *, share: float = 0.25, max_iter: int = 300,
+                  tol: float = 1e-6) -> HardClassFit:
     """Dawid-Skene with a share of hard tasks on which votes ignore the truth, fitted without gold by EM.
 
     Starts from a Dawid-Skene fit ``fit`` (a ``ConfusionFit`` without gold) and the given

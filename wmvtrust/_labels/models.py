@@ -6,21 +6,26 @@ weights are ``ln((L - 1) t / (1 - t))`` and the decision is the weighted plurali
 """
 
 from dataclasses import dataclass
+from typing import Literal, cast
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import special
 
 from .. import _kernels as kn
 from .._stats import beta_mean
 from ..voting import TIE_RTOL
+from .codes import Codes
 
 
 CHUNKS = 16  # at most this many chunks of tasks per EM pass, each with its own statistics: parallel, deterministic
 VOTES_PER_CHUNK = 16_384  # at least this many votes a chunk: a parallel region costs more than a small chunk's work
 CHUNK_BUDGET = 2**25  # doubles of per-chunk statistics at most (256 MB); fewer chunks when workers x cells are many
 
+Buffers = list[tuple[NDArray[np.float64], NDArray[np.float64]]]  # per shape: the per-chunk statistics and their total
 
-def chunk_buffers(n_votes, *shapes):
+
+def chunk_buffers(n_votes: int, *shapes: tuple[int, ...]) -> Buffers:
     """Buffers for the per-chunk statistics of an EM pass over ``n_votes`` votes: a ``(chunks, total)`` pair per shape.
 
     Every pair has the same number of chunks, fixed by the data's size (never by the thread
@@ -31,7 +36,8 @@ def chunk_buffers(n_votes, *shapes):
     return [(np.empty((n_chunks, *shape)), np.empty(shape)) for shape in shapes]
 
 
-def confusion_pass(codes, truth, log_confusion, log_prior, probas, buffers):
+def confusion_pass(codes: Codes, truth: NDArray[np.int64], log_confusion: NDArray[np.float64],
+                   log_prior: NDArray[np.float64], probas: NDArray[np.float64], buffers: Buffers) -> float:
     """One fused confusion-matrix pass over the votes (``_kernels.confusion_em_step``); returns ln P(votes).
 
     ``buffers``: ``chunk_buffers(codes.task.size, counts shape, class shape)``; the pass leaves the
@@ -45,7 +51,8 @@ def confusion_pass(codes, truth, log_confusion, log_prior, probas, buffers):
     return float(loglik)
 
 
-def symmetric_pass(codes, truth, weights, log_prior, probas, buffers):
+def symmetric_pass(codes: Codes, truth: NDArray[np.int64], weights: NDArray[np.float64], log_prior: NDArray[np.float64],
+                   probas: NDArray[np.float64], buffers: Buffers) -> None:
     """One fused symmetric-noise pass (``_kernels.symmetric_em_step``): expected right votes and class sums."""
     starts, worker, label = codes.by_task
     (right, _), (classes, _) = buffers
@@ -54,7 +61,7 @@ def symmetric_pass(codes, truth, weights, log_prior, probas, buffers):
     _total(buffers)
 
 
-def _total(buffers):
+def _total(buffers: Buffers) -> None:
     for chunks, total in buffers:
         if chunks.shape[0] == 1:
             total[...] = chunks[0]
@@ -62,7 +69,7 @@ def _total(buffers):
             kn.sum_chunks(chunks, total)
 
 
-def symmetric_weights(trust, n_labels):
+def symmetric_weights(trust: NDArray[np.float64], n_labels: int) -> NDArray[np.float64]:
     """Weights ``ln((L - 1) t / (1 - t))`` of the symmetric-noise posterior (``±inf`` at trust 1 and 0).
 
     Examples
@@ -74,7 +81,8 @@ def symmetric_weights(trust, n_labels):
         return np.log((n_labels - 1) * trust / (1.0 - trust))
 
 
-def _certain_scores(codes, weights, log_prior):
+def _certain_scores(codes: Codes, weights: NDArray[np.float64],
+                    log_prior: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Per task and label: (count of trust-1 minus trust-0 votes, finite log-posterior score)."""
     n, k = codes.n_tasks, codes.n_labels
     flat = codes.task * k + codes.label
@@ -82,10 +90,10 @@ def _certain_scores(codes, weights, log_prior):
     finite = np.isfinite(w)
     certain = np.bincount(flat[~finite], weights=np.sign(w[~finite]), minlength=n * k).reshape(n, k)
     score = np.bincount(flat[finite], weights=w[finite], minlength=n * k).reshape(n, k) + log_prior
-    return certain, score
+    return cast(NDArray[np.float64], certain), score  # numpy's stubs type bincount as intp, even with float weights
 
 
-def posterior(codes, weights, log_prior):
+def posterior(codes: Codes, weights: NDArray[np.float64], log_prior: NDArray[np.float64]) -> NDArray[np.float64]:
     """P(truth = each label | the task's votes) under symmetric noise; infinite weights decide first.
 
     Returns
@@ -107,7 +115,7 @@ def posterior(codes, weights, log_prior):
     return softmax(np.where(top, score, -np.inf))
 
 
-def softmax(score):
+def softmax(score: NDArray[np.float64]) -> NDArray[np.float64]:
     """Row-wise softmax; two labels take the logistic function of the score difference (three times faster)."""
     if score.shape[1] == 2:
         with np.errstate(invalid="ignore"):  # -inf - -inf cannot happen: a row keeps at least one finite label
@@ -117,7 +125,8 @@ def softmax(score):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def most_probable(probas, ties, rng):
+def most_probable(probas: NDArray[np.float64], ties: Literal["coin", "report"],
+                  rng: np.random.Generator | None) -> NDArray[np.int64]:
     """The most probable label per task: the decision rule of every aggregator and of the ensemble.
 
     ``probas`` holds posterior probabilities (or vote counts), one row per task. A label ties with
@@ -136,11 +145,12 @@ def most_probable(probas, ties, rng):
     if ties == "report":
         decision[several] = -1
     else:  # a uniform choice among the tied labels, drawn for the tied tasks only
-        decision[several] = (rng.random((several.size, probas.shape[1])) * tied[several]).argmax(axis=1)
+        coin = cast(np.random.Generator, rng)  # None only with ties="report"
+        decision[several] = (coin.random((several.size, probas.shape[1])) * tied[several]).argmax(axis=1)
     return decision
 
 
-def tied_with_best(scores):
+def tied_with_best(scores: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Which labels tie with the best of their row: within ``TIE_RTOL`` times the best's magnitude.
 
     The one tie tolerance for labels, relative like that of ``voting.decide``: for posterior
@@ -156,12 +166,12 @@ def tied_with_best(scores):
     return scores >= best - TIE_RTOL * np.abs(best)
 
 
-def believed(probas):
+def believed(probas: NDArray[np.float64]) -> float:
     """Mean posterior probability that the decision is right (a tie among k labels: each chosen w.p. 1/k)."""
     return probas.max(axis=1).mean()
 
 
-def clamp(probas, truth):
+def clamp(probas: NDArray[np.float64], truth: NDArray[np.int64]) -> NDArray[np.float64]:
     """``probas`` with each task of known truth (``truth[j] >= 0``) set to certainty on it, in place."""
     known = np.flatnonzero(truth >= 0)
     probas[known] = 0.0
@@ -169,7 +179,7 @@ def clamp(probas, truth):
     return probas
 
 
-def majority_posterior(codes, truth):
+def majority_posterior(codes: Codes, truth: NDArray[np.int64]) -> NDArray[np.float64]:
     """Plurality voting as a posterior: a task's most voted labels share probability 1; known truths are certain.
 
     Examples
@@ -186,15 +196,16 @@ def majority_posterior(codes, truth):
 class OneCoinFit:
     """The result of ``one_coin_em``: Beta posteriors of the workers' accuracies and the task posteriors."""
 
-    alpha: np.ndarray
-    beta: np.ndarray
-    log_prior: np.ndarray
-    probas: np.ndarray
+    alpha: NDArray[np.float64]
+    beta: NDArray[np.float64]
+    log_prior: NDArray[np.float64]
+    probas: NDArray[np.float64]
     n_iter: int
     converged: bool
 
 
-def one_coin_em(codes, *, beta_prior, n_labels, max_iter, tol, truth=None):
+def one_coin_em(codes: Codes, *, beta_prior: tuple[float, float], n_labels: int, max_iter: int, tol: float,
+                truth: NDArray[np.int64] | None = None) -> OneCoinFit:
     """EM under the one-coin model: each worker is right with one probability, whatever the truth.
 
     Starts from plurality voting (ties split evenly). The M-step counts each worker's
@@ -240,31 +251,31 @@ class ConfusionFit:
     ``probas`` the task posteriors under their means; ``log_posterior`` the objective EM increases.
     """
 
-    dirichlet_prior: np.ndarray
-    dirichlet: np.ndarray
-    class_dirichlet: np.ndarray
-    probas: np.ndarray
+    dirichlet_prior: NDArray[np.float64]
+    dirichlet: NDArray[np.float64]
+    class_dirichlet: NDArray[np.float64]
+    probas: NDArray[np.float64]
     log_posterior: float
     n_iter: int
     converged: bool
 
     @property
-    def confusion(self):
+    def confusion(self) -> NDArray[np.float64]:
         """Posterior mean confusion matrices, shape (n_workers, L, L): rows the truth, columns the report."""
         return self.dirichlet / self.dirichlet.sum(axis=2, keepdims=True)
 
     @property
-    def counts(self):
+    def counts(self) -> NDArray[np.float64]:
         """Expected reports per worker, truth and report (exact on tasks of known truth)."""
         return self.dirichlet - self.dirichlet_prior
 
     @property
-    def class_prior(self):
+    def class_prior(self) -> NDArray[np.float64]:
         """Posterior mean of P(truth = each label)."""
         return self.class_dirichlet / self.class_dirichlet.sum()
 
 
-def confusion_counts(codes, probas):
+def confusion_counts(codes: Codes, probas: NDArray[np.float64]) -> NDArray[np.float64]:
     """``counts[i, y, v]``: the expected reports v of worker i on tasks of truth y, under the task posteriors."""
     n, k = codes.n_workers, codes.n_labels
     cell = codes.worker * k + codes.label
@@ -272,7 +283,7 @@ def confusion_counts(codes, probas):
                      for y in range(k)], axis=1)
 
 
-def row_prior(counts, dirichlet_prior):
+def row_prior(counts: NDArray[np.float64], dirichlet_prior: float | Literal["pooled"]) -> NDArray[np.float64]:
     """Dirichlet parameters of every confusion row, shape (L, L): ``dirichlet_prior`` per cell, or ``"pooled"``.
 
     ``"pooled"``: L pseudo-votes per row (as many as the uniform Dirichlet(1, ..., 1)),
@@ -286,7 +297,9 @@ def row_prior(counts, dirichlet_prior):
     return k * pooled / pooled.sum(axis=1, keepdims=True)
 
 
-def dawid_skene_em(codes, *, truth, dirichlet_prior="pooled", max_iter=500, tol=1e-6, restarts=0, rng=None):
+def dawid_skene_em(codes: Codes, *, truth: NDArray[np.int64], dirichlet_prior: float | Literal["pooled"] = "pooled",
+                   max_iter: int = 500, tol: float = 1e-6, restarts: int = 0,
+                   rng: np.random.Generator | None = None) -> ConfusionFit:
     """EM for the Bayesian Dawid-Skene model: a confusion matrix per worker, Dirichlet priors on rows and classes.
 
     Worker i reports v on a task of truth y with probability ``Pi_i[y, v]``; each row has the
@@ -313,13 +326,14 @@ def dawid_skene_em(codes, *, truth, dirichlet_prior="pooled", max_iter=500, tol=
     start = majority_posterior(codes, truth)
     prior_rows = row_prior(confusion_counts(codes, start), dirichlet_prior)
     fits = [_confusion_em(codes, truth, start, prior_rows, max_iter, tol)]
-    for _ in range(restarts):
-        noise = rng.dirichlet(np.ones(codes.n_labels), size=codes.n_tasks)
+    for _ in range(restarts):  # rng is None only without restarts
+        noise = cast(np.random.Generator, rng).dirichlet(np.ones(codes.n_labels), size=codes.n_tasks)
         fits.append(_confusion_em(codes, truth, clamp(0.5 * start + 0.5 * noise, truth), prior_rows, max_iter, tol))
     return max(fits, key=lambda fit: fit.log_posterior)  # the first of equals: the plurality start
 
 
-def _confusion_em(codes, truth, probas, prior_rows, max_iter, tol):
+def _confusion_em(codes: Codes, truth: NDArray[np.int64], probas: NDArray[np.float64], prior_rows: NDArray[np.float64],
+                  max_iter: int, tol: float) -> ConfusionFit:
     probas = probas.copy()
     buffers = chunk_buffers(codes.task.size, (codes.n_workers, codes.n_labels, codes.n_labels), (codes.n_labels,))
     (_, counts), (_, class_sum) = buffers
@@ -337,11 +351,12 @@ def _confusion_em(codes, truth, probas, prior_rows, max_iter, tol):
         confusion, class_prior = new_confusion, new_prior
         if converged:
             break
-    objective = loglik + (prior_rows * np.log(confusion)).sum() + np.log(class_prior).sum()
+    objective = loglik + (prior_rows * np.log(new_confusion)).sum() + np.log(new_prior).sum()  # the last step's means
     return ConfusionFit(prior_rows, dirichlet, class_dirichlet, probas, float(objective), n_iter, converged)
 
 
-def confusion_from_gold(codes, *, truth, dirichlet_prior="pooled"):
+def confusion_from_gold(codes: Codes, *, truth: NDArray[np.int64],
+                        dirichlet_prior: float | Literal["pooled"] = "pooled") -> ConfusionFit:
     """The Dawid-Skene model learned from the tasks of known ``truth`` alone, and the posterior of every task.
 
     Each row's Dirichlet posterior is ``row_prior`` plus the worker's gold reports; the class
@@ -358,7 +373,8 @@ def confusion_from_gold(codes, *, truth, dirichlet_prior="pooled"):
     return ConfusionFit(prior_rows, dirichlet, class_dirichlet, probas, loglik, 0, True)
 
 
-def confusion_posterior(codes, truth, dirichlet, class_dirichlet):
+def confusion_posterior(codes: Codes, truth: NDArray[np.int64], dirichlet: NDArray[np.float64],
+                        class_dirichlet: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
     """Task posteriors under the mean matrices and class prior of the given Dirichlets, and the log-likelihood."""
     probas = np.empty((codes.n_tasks, codes.n_labels))
     loglik = confusion_pass(codes, np.ascontiguousarray(truth), np.log(dirichlet / dirichlet.sum(axis=2, keepdims=True)),
@@ -367,7 +383,7 @@ def confusion_posterior(codes, truth, dirichlet, class_dirichlet):
     return probas, loglik
 
 
-def balanced_accuracy(confusion):
+def balanced_accuracy(confusion: NDArray[np.float64]) -> NDArray[np.float64]:
     """Mean of each worker's confusion diagonal: its accuracy with every truth equally likely.
 
     A worker whose report does not depend on the truth (equal rows) has ``1 / L``, the trust

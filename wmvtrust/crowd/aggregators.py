@@ -7,19 +7,22 @@ truths, which the summary also calls to cross-fit on gold), and sets the same at
 whose truth is given keeps it: probability 1 on its gold label.
 """
 
+from typing import Any, Literal, Self, cast
+
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from .._labels.latent import latent_class_em, latent_class_posterior
-from .._labels.models import (balanced_accuracy, believed, clamp, confusion_from_gold, dawid_skene_em, most_probable,
-                              one_coin_em, posterior, symmetric_weights)
+from .._labels.models import (ConfusionFit, balanced_accuracy, believed, clamp, confusion_from_gold, dawid_skene_em,
+                              most_probable, one_coin_em, posterior, symmetric_weights)
 from .._stats import beta_mean
 from .._validation import (check_beta_prior, check_choice, check_fitted, check_fraction, check_given_trust,
                            check_gold_given, check_has_gold, check_nonnegative_int, check_positive_int,
                            check_positive_real, check_rng, check_trust_source, renamed)
 from ..voting import TIES
-from .beliefs import PanelModel, summarise
-from .votes import gold_codes, gold_record, read_votes
+from .beliefs import CrowdSummary, PanelModel, summarise
+from .votes import Votes, gold_codes, gold_record, read_votes
 
 NO_GOLD = ("prior", "error")
 
@@ -28,8 +31,24 @@ class _Aggregator:
     """Column names, reading the tables, the fitted labels and the summary: what every aggregator shares."""
 
     name = ""
+    # the constructor's parameters that every aggregator has
+    ties: Literal["coin", "report"]
+    seed: int | np.random.Generator | None
+    task: str
+    worker: str
+    label: str
+    duplicates: Literal["error", "first", "last"]
+    # set by fit
+    labels_: pd.Series
+    probas_: pd.DataFrame
+    trust_: pd.DataFrame
+    class_prior_: pd.Series
+    n_iter_: int
+    converged_: bool
+    _confusion_fit: ConfusionFit | None
+    _fitted: tuple[Votes, NDArray[np.int64]]
 
-    def fit(self, votes, gold=None):
+    def fit(self, votes: pd.DataFrame, gold: pd.DataFrame | None = None) -> Self:
         """Learn trust and label every task.
 
         Parameters
@@ -60,7 +79,7 @@ class _Aggregator:
         self._fitted = data, truth
         return self
 
-    def fit_predict(self, votes, gold=None):
+    def fit_predict(self, votes: pd.DataFrame, gold: pd.DataFrame | None = None) -> pd.Series:
         """Fit and return ``labels_``.
 
         Parameters
@@ -73,7 +92,7 @@ class _Aggregator:
         """
         return self.fit(votes, gold).labels_
 
-    def fit_predict_proba(self, votes, gold=None):
+    def fit_predict_proba(self, votes: pd.DataFrame, gold: pd.DataFrame | None = None) -> pd.DataFrame:
         """Fit and return ``probas_``.
 
         Parameters
@@ -86,7 +105,8 @@ class _Aggregator:
         """
         return self.fit(votes, gold).probas_
 
-    def summary(self, *, folds=5, confidence=0.95, epsilon=0.01, seed=0):
+    def summary(self, *, folds: int = 5, confidence: float = 0.95, epsilon: float = 0.01,
+                seed: int | np.random.Generator | None = 0) -> CrowdSummary:
         """What accuracy to believe: the model's belief, an empirical one on gold, and stability of optimality.
 
         - model-based belief: the mean, over the tasks without gold, of the posterior
@@ -128,14 +148,14 @@ class _Aggregator:
                          self._panel(data), fit=self._confusion_fit, folds=folds, confidence=confidence,
                          epsilon=epsilon, seed=seed)
 
-    def _check_params(self):
+    def _check_params(self) -> None:
         """Check the constructor's parameters, when ``fit`` starts."""
 
-    def _infer(self, data, truth):
+    def _infer(self, data: Votes, truth: NDArray[np.int64]) -> tuple[NDArray[np.float64], dict[str, Any]]:
         """(task posteriors, fitted attributes with ``class_prior``) from the votes and the known truths."""
         raise NotImplementedError
 
-    def _panel(self, data):
+    def _panel(self, data: Votes) -> PanelModel | str:
         """The ``PanelModel`` of the fit, or why there is none."""
         raise NotImplementedError
 
@@ -211,25 +231,35 @@ class WeightedMajorityVote(_Aggregator):
     """
 
     name = "WeightedMajorityVote"
+    trust: Literal["em", "one-coin", "gold"] | pd.Series
+    beta_prior: tuple[float, float]
+    no_gold: Literal["prior", "error"]
+    max_iter: int
+    tol: float
 
-    def __init__(self, trust="em", *, beta_prior=(1, 1), ties="coin", seed=0, no_gold="prior", max_iter=500, tol=1e-6,
-                 task="task", worker="worker", label="label", duplicates="error", prior=None):
+    def __init__(self, trust: Literal["em", "one-coin", "gold"] | pd.Series = "em", *,
+                 beta_prior: tuple[float, float] = (1, 1), ties: Literal["coin", "report"] = "coin",
+                 seed: int | np.random.Generator | None = 0, no_gold: Literal["prior", "error"] = "prior",
+                 max_iter: int = 500, tol: float = 1e-6, task: str = "task", worker: str = "worker",
+                 label: str = "label", duplicates: Literal["error", "first", "last"] = "error",
+                 prior: tuple[float, float] | None = None) -> None:
         self.trust, self.ties, self.seed, self.no_gold = trust, ties, seed, no_gold
         self.beta_prior = renamed(beta_prior, prior, "beta_prior", "prior")
         self.max_iter, self.tol, self.duplicates = max_iter, tol, duplicates
         self.task, self.worker, self.label = task, worker, label
 
-    def _check_params(self):
+    def _check_params(self) -> None:
         check_choice(self.no_gold, "no_gold", NO_GOLD)
         check_trust_source(self.trust)
         check_beta_prior(self.beta_prior)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
 
-    def _infer(self, data, truth):
+    def _infer(self, data: Votes, truth: NDArray[np.int64]) -> tuple[NDArray[np.float64], dict[str, Any]]:
         codes, n_labels = data.codes, max(data.labels.size, 2)
         class_prior = np.full(codes.n_labels, 1.0 / n_labels)
         alpha = beta = np.full(codes.n_workers, np.nan)
+        n_gold: float | NDArray[np.float64]  # gold votes per worker; NaN without gold
         n_iter, converged, fit = 0, True, None
         if isinstance(self.trust, pd.Series):
             t = check_given_trust(self.trust, data.workers)
@@ -255,7 +285,7 @@ class WeightedMajorityVote(_Aggregator):
         return probas, {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged,
                         "_confusion_fit": fit}
 
-    def _panel(self, data):
+    def _panel(self, data: Votes) -> PanelModel | str:
         if data.labels.size < 2:
             return "Stability of optimality: not defined with one label."
         t, n_labels = self.trust_["mean"].to_numpy(), data.labels.size
@@ -265,12 +295,13 @@ class WeightedMajorityVote(_Aggregator):
         if isinstance(self.trust, pd.Series):
             return PanelModel(log_rule, log_class, trust=t)
         if self.trust == "em":
-            return PanelModel(log_rule, log_class, dirichlet=self._confusion_fit.dirichlet, trust=t)
+            fit = cast(ConfusionFit, self._confusion_fit)  # trust "em" keeps its Dawid-Skene fit
+            return PanelModel(log_rule, log_class, dirichlet=fit.dirichlet, trust=t)
         return PanelModel(log_rule, log_class, alpha=self.trust_["alpha"].to_numpy(),
                           beta=self.trust_["beta"].to_numpy(), trust=t)
 
 
-def _symmetric_rows(t, n_labels):
+def _symmetric_rows(t: NDArray[np.float64], n_labels: int) -> NDArray[np.float64]:
     """ln of the symmetric-noise confusion matrices of trust ``t``, shape (n_workers, L, L)."""
     with np.errstate(divide="ignore"):
         rows = np.repeat(np.log((1 - t) / (n_labels - 1))[:, None, None], n_labels, axis=1).repeat(n_labels, axis=2)
@@ -351,15 +382,27 @@ class ConfusionMatrixVote(_Aggregator):
     """
 
     name = "ConfusionMatrixVote"
+    trust: Literal["em", "gold"]
+    dirichlet_prior: float | Literal["pooled"]
+    max_iter: int
+    tol: float
+    restarts: int
+    # set by fit, besides those of every aggregator
+    confusion_: NDArray[np.float64]
+    counts_: NDArray[np.float64]
+    log_posterior_: float
 
-    def __init__(self, trust="em", *, dirichlet_prior="pooled", ties="coin", seed=0, max_iter=500, tol=1e-6, restarts=0,
-                 task="task", worker="worker", label="label", duplicates="error", prior=None):
+    def __init__(self, trust: Literal["em", "gold"] = "em", *, dirichlet_prior: float | Literal["pooled"] = "pooled",
+                 ties: Literal["coin", "report"] = "coin", seed: int | np.random.Generator | None = 0,
+                 max_iter: int = 500, tol: float = 1e-6, restarts: int = 0, task: str = "task", worker: str = "worker",
+                 label: str = "label", duplicates: Literal["error", "first", "last"] = "error",
+                 prior: float | Literal["pooled"] | None = None) -> None:
         self.trust, self.ties, self.seed = trust, ties, seed
         self.dirichlet_prior = renamed(dirichlet_prior, prior, "dirichlet_prior", "prior")
         self.max_iter, self.tol, self.restarts = max_iter, tol, restarts
         self.task, self.worker, self.label, self.duplicates = task, worker, label, duplicates
 
-    def _check_params(self):
+    def _check_params(self) -> None:
         check_choice(self.trust, "trust", ("em", "gold"))
         if self.dirichlet_prior != "pooled":
             check_positive_real(self.dirichlet_prior, "dirichlet_prior")
@@ -367,7 +410,7 @@ class ConfusionMatrixVote(_Aggregator):
         check_positive_real(self.tol, "tol")
         check_nonnegative_int(self.restarts, "restarts")
 
-    def _infer(self, data, truth):
+    def _infer(self, data: Votes, truth: NDArray[np.int64]) -> tuple[NDArray[np.float64], dict[str, Any]]:
         if self.trust == "gold":
             check_has_gold(truth, "trust='gold'")
             fit = confusion_from_gold(data.codes, truth=truth, dirichlet_prior=self.dirichlet_prior)
@@ -380,7 +423,7 @@ class ConfusionMatrixVote(_Aggregator):
                             "class_prior": fit.class_prior, "n_iter_": fit.n_iter, "converged_": fit.converged,
                             "log_posterior_": fit.log_posterior, "_confusion_fit": fit}
 
-    def _panel(self, data):
+    def _panel(self, data: Votes) -> PanelModel | str:
         if data.labels.size < 2:
             return "Stability of optimality: not defined with one label."
         return PanelModel(np.log(self.confusion_), np.log(self.class_prior_.to_numpy()),
@@ -448,14 +491,24 @@ class DifficultyAwareVote(_Aggregator):
     """
 
     name = "DifficultyAwareVote"
+    n_classes: int
+    beta_prior: tuple[float, float]
+    max_iter: int
+    tol: float
+    # set by fit, besides those of every aggregator
+    class_weights_: NDArray[np.float64]
+    believed_accuracy_: float
 
-    def __init__(self, n_classes=2, *, beta_prior=(1, 1), ties="coin", max_iter=100, tol=1e-6, seed=0, task="task",
-                 worker="worker", label="label", duplicates="error", prior=None):
+    def __init__(self, n_classes: int = 2, *, beta_prior: tuple[float, float] = (1, 1),
+                 ties: Literal["coin", "report"] = "coin", max_iter: int = 100, tol: float = 1e-6,
+                 seed: int | np.random.Generator | None = 0, task: str = "task", worker: str = "worker",
+                 label: str = "label", duplicates: Literal["error", "first", "last"] = "error",
+                 prior: tuple[float, float] | None = None) -> None:
         self.n_classes, self.ties, self.max_iter, self.tol, self.seed = n_classes, ties, max_iter, tol, seed
         self.beta_prior = renamed(beta_prior, prior, "beta_prior", "prior")
         self.task, self.worker, self.label, self.duplicates = task, worker, label, duplicates
 
-    def fit(self, votes, gold):
+    def fit(self, votes: pd.DataFrame, gold: pd.DataFrame) -> Self:  # type: ignore[override]  # gold is required
         """Learn per-class trust from the gold tasks and aggregate every task.
 
         Parameters
@@ -475,13 +528,13 @@ class DifficultyAwareVote(_Aggregator):
         self.believed_accuracy_ = float(believed(self.probas_.to_numpy()[rest])) if rest.any() else float("nan")
         return self
 
-    def _check_params(self):
+    def _check_params(self) -> None:
         check_positive_int(self.n_classes, "n_classes")
         check_beta_prior(self.beta_prior)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
 
-    def _infer(self, data, truth):
+    def _infer(self, data: Votes, truth: NDArray[np.int64]) -> tuple[NDArray[np.float64], dict[str, Any]]:
         check_has_gold(truth, "DifficultyAwareVote")
         codes, n_labels = data.codes, max(data.labels.size, 2)
         on_gold = truth[codes.task] >= 0
@@ -495,6 +548,6 @@ class DifficultyAwareVote(_Aggregator):
         return probas, {"trust_": table, "class_weights_": fit.class_weights, "class_prior": np.full(codes.n_labels, 1 / n_labels),
                         "n_iter_": fit.n_iter, "converged_": fit.converged, "_confusion_fit": None}
 
-    def _panel(self, data):
+    def _panel(self, data: Votes) -> PanelModel | str:
         return ("Stability of optimality: not computed for the latent-class model (its trust is an EM fit, not a "
                 "posterior distribution to draw from).")

@@ -18,16 +18,21 @@ Without gold neither 2 nor 3 can see errors that most workers make together on a
 such votes look like an easy task with another truth (proofs/soc_label_free.md, (e)).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Self, cast
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
+from .._labels.codes import Codes
 from .._labels.latent import hard_class_em
-from .._labels.models import believed, dawid_skene_em, most_probable, tied_with_best
+from .._labels.models import ConfusionFit, believed, dawid_skene_em, most_probable, tied_with_best
 from .._stats import wilson
 from ..stability import soo_bounds
 from ..trust import BetaTrust
+from .votes import Votes
 
 PANELS = 50  # tasks whose panels a summary simulates
 CELLS_PER_PANEL = 40_000  # simulated draws x voters x cells of a voter's matrix, per panel: the Monte Carlo budget
@@ -48,13 +53,13 @@ class EmpiricalBelief:
     confidence: float
 
     @classmethod
-    def of(cls, correct, model_belief, confidence):
+    def of(cls, correct: NDArray[np.bool_], model_belief: float, confidence: float) -> Self:
         """The Wilson interval of the accuracy ``correct.mean()``, beside ``model_belief``."""
         mean = float(correct.mean())
         return cls(mean, *wilson(mean, correct.size, confidence), correct.size, model_belief, confidence)
 
     @property
-    def independence_refuted(self):
+    def independence_refuted(self) -> bool:
         """Whether the model's belief lies outside the empirical interval."""
         return not self.ci_low <= self.model_belief <= self.ci_high
 
@@ -84,7 +89,7 @@ class LabelFreeBelief:
     model_belief: float
 
     @property
-    def independence_refuted(self):
+    def independence_refuted(self) -> bool:
         """Whether the votes refute conditional independence given the truth, at ``DETECTION_LEVEL``."""
         return self.p_value < DETECTION_LEVEL
 
@@ -100,12 +105,12 @@ class PanelModel:
     (symmetric rules only) is what the gold needed is planned for.
     """
 
-    log_rule: np.ndarray
-    log_class: np.ndarray
-    dirichlet: np.ndarray | None = None
-    alpha: np.ndarray | None = None
-    beta: np.ndarray | None = None
-    trust: np.ndarray | None = None
+    log_rule: NDArray[np.float64]
+    log_class: NDArray[np.float64]
+    dirichlet: NDArray[np.float64] | None = None
+    alpha: NDArray[np.float64] | None = None
+    beta: NDArray[np.float64] | None = None
+    trust: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -150,9 +155,9 @@ class CrowdSummary:
     empirical: EmpiricalBelief | None
     optimality: Optimality | None
     confidence: float
-    notes: tuple = ()
+    notes: tuple[str, ...] = ()
 
-    def __str__(self):
+    def __str__(self) -> str:
         over = "all tasks" if self.n_gold == 0 else f"the {self.n_tasks - self.n_gold} tasks without gold"
         lines = [f"{self.model}: {self.n_tasks} tasks ({self.n_gold} with gold), {self.n_workers} workers, "
                  f"{self.n_labels} labels.",
@@ -195,7 +200,10 @@ class CrowdSummary:
         return "\n".join(lines)
 
 
-def summarise(model, data, truth, probas, refit, panel, *, fit=None, folds, confidence, epsilon, seed):
+def summarise(model: str, data: Votes, truth: NDArray[np.int64], probas: NDArray[np.float64],
+              refit: Callable[[NDArray[np.int64]], NDArray[np.float64]], panel: PanelModel | str, *,
+              fit: ConfusionFit | None = None, folds: int, confidence: float, epsilon: float,
+              seed: int | np.random.Generator | None) -> CrowdSummary:
     """A ``CrowdSummary`` of a fitted aggregator.
 
     ``truth``: gold codes (-1 where none); ``probas``: the task posteriors of the fit;
@@ -208,7 +216,7 @@ def summarise(model, data, truth, probas, refit, panel, *, fit=None, folds, conf
     codes, gold = data.codes, truth >= 0
     rest = ~gold if (~gold).any() else np.ones_like(gold)
     decision = most_probable(probas, "coin", rng)  # the aggregators' rule
-    notes = []
+    notes: list[str] = []
     empirical = _cross_fit(truth, refit, folds, confidence, rng) if gold.any() else None
     label_free = None
     if empirical is None and codes.n_labels > 1:
@@ -225,7 +233,9 @@ def summarise(model, data, truth, probas, refit, panel, *, fit=None, folds, conf
                         model_belief, label_free, empirical, optimality, confidence, tuple(notes))
 
 
-def _recommend(believed_right, label_free, empirical, n_rest, confidence):
+def _recommend(believed_right: NDArray[np.float64], label_free: LabelFreeBelief | None,
+               empirical: EmpiricalBelief | None, n_rest: int,
+               confidence: float) -> tuple[float, float, float, str, str]:
     """(belief, low, high, source, kind): the one rule that picks the belief to report (see the module docstring)."""
     if empirical is not None and n_rest:
         k, g = round(empirical.accuracy * empirical.n_tasks), empirical.n_tasks
@@ -249,14 +259,15 @@ def _recommend(believed_right, label_free, empirical, n_rest, confidence):
     return float(believed_right.mean()), low, high, f"the model's own posterior. {blind}", "own model"
 
 
-def _spread(right, confidence):
+def _spread(right: NDArray[np.float64], confidence: float) -> tuple[float, float]:
     """The normal interval of the mean of independent Bernoulli(right[j]): the spread of the realised accuracy."""
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     half = z * np.sqrt((right * (1 - right)).sum()) / right.size
     return float(max(0.0, right.mean() - half)), float(min(1.0, right.mean() + half))
 
 
-def _label_free(codes, probas, decision, fit, confidence, rng):
+def _label_free(codes: Codes, probas: NDArray[np.float64], decision: NDArray[np.int64], fit: ConfusionFit | None,
+                confidence: float, rng: np.random.Generator) -> LabelFreeBelief:
     """The aggregator's labels judged by Dawid-Skene with and without hard tasks, and the test between them.
 
     On more than ``LABEL_FREE_TASKS`` tasks, both models are fitted on a random sample of them.
@@ -274,11 +285,12 @@ def _label_free(codes, probas, decision, fit, confidence, rng):
                            float(believed(probas)))
 
 
-def _cross_fit(truth, refit, folds, confidence, rng):
+def _cross_fit(truth: NDArray[np.int64], refit: Callable[[NDArray[np.int64]], NDArray[np.float64]], folds: int,
+               confidence: float, rng: np.random.Generator) -> EmpiricalBelief:
     """The aggregator's accuracy on gold tasks, each fold's truths withheld from the fit that labels them."""
     rows = np.flatnonzero(truth >= 0)
     fold = rng.permutation(rows.size) % folds
-    probas = None
+    probas: NDArray[np.float64] | None = None
     for k in range(min(folds, rows.size)):
         held = rows[fold == k]
         train = truth.copy()
@@ -287,11 +299,12 @@ def _cross_fit(truth, refit, folds, confidence, rng):
         if probas is None:
             probas = np.empty((rows.size, fitted.shape[1]))
         probas[fold == k] = fitted[held]
+    probas = cast(NDArray[np.float64], probas)  # set by the first fold: there are gold tasks
     correct = most_probable(probas, "coin", rng) == truth[rows]  # the aggregators' rule
     return EmpiricalBelief.of(correct, float(believed(probas)), confidence)
 
 
-def _optimality(codes, panel, epsilon, rng):
+def _optimality(codes: Codes, panel: PanelModel, epsilon: float, rng: np.random.Generator) -> Optimality:
     """The stability-of-optimality gap of sampled panels, its bounds, and the gold needed on the median panel."""
     starts, worker, _ = codes.by_task
     tasks = rng.choice(codes.n_tasks, size=min(PANELS, codes.n_tasks), replace=False)
@@ -306,7 +319,8 @@ def _optimality(codes, panel, epsilon, rng):
         truth_rows = _true_rows(panel, v, draws, rng)
         gaps.append(_gap(truth_rows, panel.log_rule[v], panel.log_class, rng))
         if panel.alpha is not None and n_labels == 2:
-            bounds.append(soo_bounds(BetaTrust(panel.alpha[v], panel.beta[v])))
+            beta = cast(NDArray[np.float64], panel.beta)  # given with alpha
+            bounds.append(soo_bounds(BetaTrust(panel.alpha[v], beta[v])))
     method = (f"Monte Carlo over {len(voters)} sampled tasks, about {CELLS_PER_PANEL:,} draws x voters x matrix cells "
               "each")
     needed = None
@@ -315,20 +329,21 @@ def _optimality(codes, panel, epsilon, rng):
         needed = _observations_needed(panel.trust[median], n_labels, panel.log_class, epsilon, rng)
     gap = stderr = theorem3 = sign_aware = None
     if gaps:
-        gaps = np.array(gaps)
-        gap = float(gaps.mean())
-        stderr = float(gaps.std(ddof=1) / np.sqrt(gaps.size)) if gaps.size > 1 else float("nan")
+        sampled = np.array(gaps)
+        gap = float(sampled.mean())
+        stderr = float(sampled.std(ddof=1) / np.sqrt(sampled.size)) if sampled.size > 1 else float("nan")
     if bounds:
         theorem3, sign_aware = (float(x) for x in np.mean(bounds, axis=0))
     return Optimality(gap, stderr, sign_aware, theorem3, len(voters), method, needed, epsilon)
 
 
-def _draws(n_voters, n_labels):
+def _draws(n_voters: int, n_labels: int) -> int:
     """Draws per panel within the budget: at least 100, at most 4,000."""
     return int(np.clip(CELLS_PER_PANEL // (n_voters * n_labels * n_labels), 100, 4_000))
 
 
-def _true_rows(panel, voters, draws, rng):
+def _true_rows(panel: PanelModel, voters: NDArray[np.int64], draws: int,
+               rng: np.random.Generator) -> NDArray[np.float64]:
     """ln of each voter's true confusion matrix in each draw, shape (draws, n, L, L)."""
     n_labels = panel.log_class.size
     if panel.dirichlet is not None:  # ln Gamma(a) = ln Gamma(a + 1) + ln(U) / a: no underflow for small a
@@ -336,11 +351,13 @@ def _true_rows(panel, voters, draws, rng):
         log_g = np.log(rng.standard_gamma(a + 1.0)) + np.log(rng.random(a.shape)) / a
         top = log_g.max(axis=3, keepdims=True)
         return log_g - top - np.log(np.exp(log_g - top).sum(axis=3, keepdims=True))
-    p = rng.beta(panel.alpha[voters], panel.beta[voters], size=(draws, voters.size))
+    # no Dirichlet rows: Beta trust (_optimality skips a panel with neither), alpha given with beta
+    alpha, beta = cast(NDArray[np.float64], panel.alpha), cast(NDArray[np.float64], panel.beta)
+    p = rng.beta(alpha[voters], beta[voters], size=(draws, voters.size))
     return _symmetric_log_rows(p, n_labels)
 
 
-def _symmetric_log_rows(p, n_labels):
+def _symmetric_log_rows(p: NDArray[np.float64], n_labels: int) -> NDArray[np.float64]:
     """ln of the symmetric-noise matrices of accuracies ``p`` (any shape), shape ``p.shape + (L, L)``."""
     with np.errstate(divide="ignore"):
         rows = np.broadcast_to(np.log((1 - p) / max(n_labels - 1, 1))[..., None, None], (*p.shape, n_labels, n_labels))
@@ -350,8 +367,10 @@ def _symmetric_log_rows(p, n_labels):
     return rows
 
 
-def _gap(log_true, log_rule, log_class, rng):
+def _gap(log_true: NDArray[np.float64], log_rule: NDArray[np.float64], log_class: NDArray[np.float64],
+         rng: np.random.Generator) -> float:
     """Mean over draws of (the oracle's credit - the rule's credit) on votes drawn from the true matrices."""
+    draws: int  # the shape's entries are Any to numpy's stubs; an int size makes rng.choice's result an array
     draws, n, n_labels, _ = log_true.shape
     y = rng.choice(n_labels, size=draws, p=np.exp(log_class) / np.exp(log_class).sum())
     votes = _sample_votes(log_true, y, rng)
@@ -361,20 +380,21 @@ def _gap(log_true, log_rule, log_class, rng):
     return float((_credit(oracle, y) - _credit(rule, y)).mean())
 
 
-def _sample_votes(log_true, y, rng):
+def _sample_votes(log_true: NDArray[np.float64], y: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.int64]:
     """One report per voter and draw from row ``y[d]`` of its matrix, shape (draws, n)."""
     draws, n, n_labels, _ = log_true.shape
     rows = np.exp(log_true[np.arange(draws), :, y])  # (draws, n, L)
     return np.minimum((rng.random((draws, n, 1)) > rows.cumsum(axis=2)).sum(axis=2), n_labels - 1)
 
 
-def _credit(score, y):
+def _credit(score: NDArray[np.float64], y: NDArray[np.int64]) -> NDArray[np.float64]:
     """1 for a right decision, 1/k for a tie among k labels that holds the truth, 0 otherwise."""
     tied = tied_with_best(score)  # log probabilities: every term <= 0
     return tied[np.arange(y.size), y] / tied.sum(axis=1)
 
 
-def _observations_needed(p, n_labels, log_class, epsilon, rng):
+def _observations_needed(p: NDArray[np.float64], n_labels: int, log_class: NDArray[np.float64], epsilon: float,
+                         rng: np.random.Generator) -> int | None:
     """The fewest gold observations per voter (Beta(1, 1) posterior mean) for an expected regret below ``epsilon``.
 
     For fixed trustworthiness ``p`` of the voters: the regret of voting on trust learned from
@@ -390,7 +410,7 @@ def _observations_needed(p, n_labels, log_class, epsilon, rng):
     i = np.arange(p.size)[None, :]
     oracle = _credit(log_class + log_true[0][i, :, votes].sum(axis=1), y)
 
-    def regret(m):
+    def regret(m: int) -> float:
         k = stats.binom.ppf(u, m, p)  # the same quantile of each voter's record for every m
         rule = _symmetric_log_rows((k + 1) / (m + 2), n_labels)
         return float((oracle - _credit(log_class + rule[np.arange(draws)[:, None], i, :, votes].sum(axis=1), y)).mean())

@@ -1,9 +1,11 @@
 """The vote table: read and check a long DataFrame of votes, encode it, and read gold tables against it."""
 
 from dataclasses import dataclass
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from .. import _kernels as kn
 from .._validation import (check_choice, check_gold_covers, check_gold_frame, check_one_vote_each, check_sortable,
@@ -27,7 +29,8 @@ class Votes:
     codes: Codes
 
 
-def read_votes(frame, *, task="task", worker="worker", label="label", duplicates="error"):
+def read_votes(frame: pd.DataFrame, *, task: str = "task", worker: str = "worker", label: str = "label",
+               duplicates: Literal["error", "first", "last"] = "error") -> Votes:
     """Validate and encode a long vote table.
 
     Parameters
@@ -67,7 +70,7 @@ def read_votes(frame, *, task="task", worker="worker", label="label", duplicates
                  Codes(task_codes, worker_codes, label_codes, tasks.size, workers.size, labels.size))
 
 
-def _factorize(column):
+def _factorize(column: pd.Series) -> tuple[NDArray[np.int64], pd.Index]:
     """(codes, distinct values) in order of first appearance; integers in a compact range by a lookup table."""
     values = column.to_numpy()
     if values.dtype.kind in "iu" and values.size:
@@ -79,7 +82,7 @@ def _factorize(column):
     return codes, pd.Index(uniques)
 
 
-def gold_codes(data, gold, task, label):
+def gold_codes(data: Votes, gold: pd.DataFrame, task: str, label: str) -> NDArray[np.int64]:
     """The code of each task's known truth (-1 where none), after checking the gold table.
 
     Gold tasks that nobody voted on have no code (the command line warns with their count).
@@ -92,7 +95,8 @@ def gold_codes(data, gold, task, label):
     return codes
 
 
-def gold_record(data, truth, no_gold="prior"):
+def gold_record(data: Votes, truth: NDArray[np.int64],
+                no_gold: Literal["prior", "error"] = "prior") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Right and cast gold votes per worker (arrays over ``data.workers``), given ``gold_codes``."""
     c = data.codes
     y = truth[c.task]
@@ -101,4 +105,4 @@ def gold_record(data, truth, no_gold="prior"):
     n_gold = np.bincount(c.worker[on_gold], minlength=c.n_workers).astype(float)
     if no_gold == "error":
         check_gold_covers(n_gold, data.workers)
-    return right, n_gold
+    return cast(NDArray[np.float64], right), n_gold  # numpy's stubs type bincount as intp, even with weights

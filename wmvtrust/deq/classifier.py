@@ -1,15 +1,51 @@
 """``DEQClassifier``: the scikit-learn-style estimator around the layer, its training and its diagnostics."""
 
+from typing import Any, Self, TypedDict, Unpack
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._validation import (check_choice, check_enough_rows, check_fitted, check_fraction_upto_one, check_labels,
                            check_nonnegative_real, check_positive_int, check_positive_real, check_real_matrix,
                            check_rng, check_same_shape, check_seed, check_two_classes)
 from . import equilibrium
 from ._threads import one_blas_thread
+from .equilibrium import Params
 from .gradients import GRADIENTS, log_softmax
-from .solvers import SOLVERS, STOP_MODES
+from .solvers import SOLVERS, STOP_MODES, FloatArray, SolverResult
 from .training import train
+
+
+class _TrainOptions(TypedDict):
+    """The constructor's parameters, checked: the keyword arguments of ``train``."""
+
+    width: int
+    solver: str
+    max_iter: int
+    tol: float
+    stop_mode: str
+    grad: str
+    phantom_steps: int
+    tau: float
+    jac_weight: float
+    jac_estimator: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    clip: float
+    init_scale: float
+    seed: int | None
+
+
+class _SolveOptions(TypedDict, total=False):
+    """The keyword options of ``DEQClassifier._solve``, which ``_proba`` passes on."""
+
+    z0: ArrayLike | None
+    solver: str | None
+    max_iter: int | None
+    tol: float | None
+    fallback: bool
 
 
 class DEQClassifier:
@@ -82,9 +118,17 @@ class DEQClassifier:
     (['left', 'right'], True)
     """
 
-    def __init__(self, width=32, *, solver="anderson", max_iter=30, tol=1e-4, stop_mode="rel", grad="implicit",
-                 phantom_steps=5, tau=0.8, jac_weight=0.0, jac_estimator="exact", epochs=12, batch_size=64, lr=1e-2,
-                 weight_decay=1e-4, clip=1.0, init_scale=0.9, seed=0):
+    classes_: NDArray[Any]
+    params_: Params
+    history_: list[float]
+    unconverged_: list[int]
+    n_features_in_: int
+
+    def __init__(self, width: int = 32, *, solver: str = "anderson", max_iter: int = 30, tol: float = 1e-4,
+                 stop_mode: str = "rel", grad: str = "implicit", phantom_steps: int = 5, tau: float = 0.8,
+                 jac_weight: float = 0.0, jac_estimator: str = "exact", epochs: int = 12, batch_size: int = 64,
+                 lr: float = 1e-2, weight_decay: float = 1e-4, clip: float = 1.0, init_scale: float = 0.9,
+                 seed: int | None = 0) -> None:
         self.width = width
         self.solver = solver
         self.max_iter = max_iter
@@ -103,10 +147,10 @@ class DEQClassifier:
         self.init_scale = init_scale
         self.seed = seed
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DEQClassifier(width={self.width}, solver={self.solver!r}, grad={self.grad!r}, seed={self.seed})"
 
-    def _checked_params(self):
+    def _checked_params(self) -> _TrainOptions:
         """The constructor's parameters, checked, as keyword arguments of ``train``."""
         return {"width": check_positive_int(self.width, "width"),
                 "solver": check_choice(self.solver, "solver", SOLVERS),
@@ -126,7 +170,7 @@ class DEQClassifier:
                 "init_scale": check_positive_real(self.init_scale, "init_scale"),
                 "seed": check_seed(self.seed)}
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Train on ``X`` (n, n_features) and labels ``y`` (n,).
 
         Parameters
@@ -156,11 +200,12 @@ class DEQClassifier:
         self.classes_, self.n_features_in_ = classes, X.shape[1]
         return self
 
-    def _checked_input(self, X):
+    def _checked_input(self, X: ArrayLike) -> FloatArray:
         check_fitted(self, "params_", "DEQClassifier", "fit(X, y)")
         return check_real_matrix(X, "X", self.n_features_in_, "features, as in fit")
 
-    def solve(self, X, *, z0=None, solver=None, max_iter=None, tol=None, fallback=True):
+    def solve(self, X: ArrayLike, *, z0: ArrayLike | None = None, solver: str | None = None,
+              max_iter: int | None = None, tol: float | None = None, fallback: bool = True) -> SolverResult:
         """Equilibrium states of the inputs, with per-example convergence statistics.
 
         Parameters
@@ -197,7 +242,8 @@ class DEQClassifier:
         return self._solve(X, z0=z0, solver=solver, max_iter=max_iter, tol=tol, fallback=fallback)
 
     @one_blas_thread()
-    def _solve(self, X, *, z0=None, solver=None, max_iter=None, tol=None, fallback=True):
+    def _solve(self, X: FloatArray, *, z0: ArrayLike | None = None, solver: str | None = None,
+               max_iter: int | None = None, tol: float | None = None, fallback: bool = True) -> SolverResult:
         """``solve`` of inputs already checked."""
         shape = (len(X), self.width)
         z0 = np.zeros(shape) if z0 is None else check_real_matrix(z0, "z0")
@@ -209,7 +255,8 @@ class DEQClassifier:
         return equilibrium.solve_layer(self.params_, X, z0, solver=solver, max_iter=max_iter, tol=tol,
                                        stop_mode=self.stop_mode, fallback=bool(fallback))
 
-    def predict_proba(self, X, *, max_iter=None, solver=None, fallback=True):
+    def predict_proba(self, X: ArrayLike, *, max_iter: int | None = None, solver: str | None = None,
+                      fallback: bool = True) -> FloatArray:
         """Class probabilities: the softmax of ``V z* + c``.
 
         Parameters
@@ -239,12 +286,13 @@ class DEQClassifier:
         X = self._checked_input(X)
         return self._proba(X, max_iter=max_iter, solver=solver, fallback=fallback)
 
-    def _proba(self, X, **solve_options):
+    def _proba(self, X: FloatArray, **solve_options: Unpack[_SolveOptions]) -> FloatArray:
         """``predict_proba`` of inputs already checked."""
         z = self._solve(X, **solve_options).z
         return np.exp(log_softmax(z @ self.params_["V"].T + self.params_["c"]))
 
-    def predict(self, X, *, max_iter=None, solver=None, fallback=True):
+    def predict(self, X: ArrayLike, *, max_iter: int | None = None, solver: str | None = None,
+                fallback: bool = True) -> NDArray[Any]:
         """The most probable class of each input.
 
         Parameters
@@ -274,7 +322,8 @@ class DEQClassifier:
         return self.classes_[self._proba(X, max_iter=max_iter, solver=solver, fallback=fallback).argmax(axis=1)]
 
     @one_blas_thread()
-    def path_independence(self, X, *, budget=None, start="swap", seed=0):
+    def path_independence(self, X: ArrayLike, *, budget: int | None = None, start: str = "swap",
+                          seed: int | np.random.Generator | None = 0) -> FloatArray:
         """Asymptotic-alignment score per example: does the state forget where it started?
 
         The cosine between the state reached after ``budget`` plain fixed-point steps from
@@ -316,7 +365,7 @@ class DEQClassifier:
         return equilibrium.path_independence(self.params_, X, budget=budget, start=start, rng=rng)
 
     @one_blas_thread()
-    def jacobian_fro2(self, X):
+    def jacobian_fro2(self, X: ArrayLike) -> FloatArray:
         """``||J(z*)||_F²`` per example, in closed form at the solved equilibrium.
 
         Parameters
@@ -340,7 +389,7 @@ class DEQClassifier:
         return equilibrium.jacobian_fro2(self.params_, self._solve(X).z)
 
     @one_blas_thread()
-    def spectral_radius(self, X):
+    def spectral_radius(self, X: ArrayLike) -> FloatArray:
         """Spectral radius of ``J(z*) = diag(1 - z*²) W`` per example.
 
         Below 1, plain fixed-point iteration converges locally at that rate.

@@ -5,27 +5,35 @@ Rows are examples: ``X`` is (B, p) and a state ``Z`` is (B, d). At an equilibriu
 (``1 - z*²`` for tanh).
 """
 
+from collections.abc import Callable
+from typing import TypeAlias
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .._validation import check_choice, check_same_shape
-from .solvers import solve
+from .solvers import FloatArray, SolverResult, StateMap, solve
 
 JAC_ESTIMATORS = ("exact", "hutchinson")
 STARTS = ("swap", "noise")
 
+Params: TypeAlias = dict[str, FloatArray]
+"""Parameters by name: ``W`` (d, d), ``U`` (d, p), ``b`` (d,) of the layer; ``V`` (L, d), ``c`` (L,) of the head."""
+Elementwise: TypeAlias = Callable[[FloatArray], FloatArray]
+
 # activation(a), and its slope and the slope's derivative, both as functions of the output y = activation(a)
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, tuple[Elementwise, Elementwise, Elementwise]] = {
     "tanh": (np.tanh, lambda y: 1.0 - y * y, lambda y: -2.0 * y),
     "linear": (lambda a: a, np.ones_like, np.zeros_like),
 }
 
 
-def activation_functions(activation):
+def activation_functions(activation: str) -> tuple[Elementwise, Elementwise, Elementwise]:
     """``(activation, slope, slope's derivative)`` of a named activation, checked; slopes take the output."""
     return _ACTIVATIONS[check_choice(activation, "activation", tuple(_ACTIVATIONS))]
 
 
-def layer(params, X, Z, *, activation="tanh"):
+def layer(params: Params, X: FloatArray, Z: FloatArray, *, activation: str = "tanh") -> FloatArray:
     """One application of the layer: ``activation(Z Wᵀ + X Uᵀ + b)``, row by row.
 
     Parameters
@@ -54,16 +62,18 @@ def layer(params, X, Z, *, activation="tanh"):
     return act(Z @ params["W"].T + X @ params["U"].T + params["b"])
 
 
-def solve_layer(params, X, z0, *, solver, max_iter, tol, stop_mode, fallback):
+def solve_layer(params: Params, X: FloatArray, z0: FloatArray, *, solver: str, max_iter: int, tol: float,
+                stop_mode: str, fallback: bool) -> SolverResult:
     """Solve the layer for every row of ``X``; re-solve the stragglers with Broyden when ``fallback``."""
-    def on_rows(rows):
+    def on_rows(rows: NDArray[np.intp]) -> StateMap:
         return lambda z: layer(params, X[rows], z)
 
     return solve(lambda z: layer(params, X, z), z0, solver=solver, max_iter=max_iter, tol=tol, stop_mode=stop_mode,
                  on_rows=on_rows if fallback else None)
 
 
-def jacobian_term(W, Z, probes, activation):
+def jacobian_term(W: FloatArray, Z: FloatArray, probes: FloatArray | None,
+                  activation: str) -> tuple[FloatArray, FloatArray, FloatArray]:
     """||J||_F² per row (exact, or Hutchinson with ``probes``) and the gradients of its mean / d."""
     _, slope, dslope = activation_functions(activation)
     s = slope(Z)  # J = diag(s) W at an equilibrium Z
@@ -82,7 +92,8 @@ def jacobian_term(W, Z, probes, activation):
     return values, grad_w, grad_s * dslope(Z)
 
 
-def jacobian_fro2(params, Z, *, probes=None, activation="tanh"):
+def jacobian_fro2(params: Params, Z: FloatArray, *, probes: FloatArray | None = None,
+                  activation: str = "tanh") -> FloatArray:
     """``||J||_F²`` per example at equilibrium states, exact or by Hutchinson's estimator.
 
     With ``J = diag(s) W`` and ``s = 1 - z²`` (tanh), the exact value is
@@ -120,20 +131,21 @@ def jacobian_fro2(params, Z, *, probes=None, activation="tanh"):
     return jacobian_term(params["W"], Z, probes, activation)[0]
 
 
-def spectral_radius(params, Z):
+def spectral_radius(params: Params, Z: FloatArray) -> FloatArray:
     """Spectral radius of ``J = diag(1 - z²) W`` at each (tanh) equilibrium state, a row of ``Z``."""
     jac = (1.0 - Z * Z)[:, :, None] * params["W"][None, :, :]
     return np.abs(np.linalg.eigvals(jac)).max(axis=1)
 
 
-def path_independence(params, X, *, budget, start, rng):
+def path_independence(params: Params, X: FloatArray, *, budget: int, start: str,
+                      rng: np.random.Generator) -> FloatArray:
     """Per example the cosine between the states reached after ``budget`` plain steps from zero and from ``start``.
 
     ``start`` is ``"swap"`` (another example's reached state, along a random cycle drawn from
     ``rng``; needs two rows) or ``"noise"`` (a standard Gaussian state from ``rng``). The
     cosine is 1 where both states are zero and 0 where only one is.
     """
-    def run(z):
+    def run(z: FloatArray) -> FloatArray:
         for _ in range(budget):
             z = layer(params, X, z)
         return z

@@ -7,15 +7,24 @@ gradient; this is why the backward pass needs a solve of its own). Phantom gradi
 replace ``(I - J)⁻¹`` by a few damped unrolled steps of the layer.
 """
 
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .._validation import check_choice, check_fraction_upto_one, check_positive_int
-from .equilibrium import activation_functions, jacobian_term
+from .equilibrium import Params, activation_functions, jacobian_term
+from .solvers import FloatArray
 
 GRADIENTS = ("implicit", "phantom", "one_step")
 
+VJP: TypeAlias = Callable[[FloatArray], Params]
+"""A vector-Jacobian product: ``G = ∂L/∂z`` of shape (B, d) to the gradients ``W``, ``U``, ``b``."""
 
-def implicit_gradient(params, X, Z, *, activation="tanh"):
+
+def implicit_gradient(params: Params, X: FloatArray, Z: FloatArray, *,
+                      activation: str = "tanh") -> tuple[FloatArray, VJP]:
     """Exact implicit gradient at an equilibrium ``Z``, by a batched direct solve.
 
     For ``G = ∂L/∂z*`` it solves ``(I - Jᵀ) w = G`` per example, with
@@ -54,14 +63,15 @@ def implicit_gradient(params, X, Z, *, activation="tanh"):
     d = Z.shape[1]
     lhs = np.eye(d) - params["W"].T[None, :, :] * s[:, None, :]  # I - Jᵀ = I - Wᵀ diag(s)
 
-    def vjp(G):
+    def vjp(G: FloatArray) -> Params:
         delta = s * np.linalg.solve(lhs, G[:, :, None])[:, :, 0]
         return {"W": delta.T @ Z, "U": delta.T @ X, "b": delta.sum(axis=0)}
 
     return Z, vjp
 
 
-def phantom_gradient(params, X, Z, *, steps=5, tau=0.8, activation="tanh"):
+def phantom_gradient(params: Params, X: FloatArray, Z: FloatArray, *, steps: int = 5, tau: float = 0.8,
+                     activation: str = "tanh") -> tuple[FloatArray, VJP]:
     """Phantom gradient: back-propagation through ``steps`` damped layer steps from ``Z``.
 
     Starting from the (detached) equilibrium ``Z``, it runs
@@ -109,7 +119,7 @@ def phantom_gradient(params, X, Z, *, steps=5, tau=0.8, activation="tanh"):
         slopes.append(slope(y))
         states.append(tau * y + (1.0 - tau) * states[-1])
 
-    def vjp(G):
+    def vjp(G: FloatArray) -> Params:
         grad_w, delta_sum, g = np.zeros_like(params["W"]), np.zeros_like(G), G
         for t in reversed(range(steps)):
             delta = tau * slopes[t] * g
@@ -121,14 +131,15 @@ def phantom_gradient(params, X, Z, *, steps=5, tau=0.8, activation="tanh"):
     return states[-1], vjp
 
 
-def log_softmax(logits):
+def log_softmax(logits: FloatArray) -> FloatArray:
     """Log-probabilities of the rows of ``logits``, shifted by their maxima for stability."""
     shifted = logits - logits.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def loss_and_gradient(params, X, y, Z, *, grad="implicit", phantom_steps=5, tau=0.8, jac_weight=0.0, probes=None,
-                      activation="tanh"):
+def loss_and_gradient(params: Params, X: FloatArray, y: NDArray[np.integer[Any]], Z: FloatArray, *,
+                      grad: str = "implicit", phantom_steps: int = 5, tau: float = 0.8, jac_weight: float = 0.0,
+                      probes: FloatArray | None = None, activation: str = "tanh") -> tuple[float, Params]:
     """Mean cross-entropy (plus Jacobian penalty) of a batch, and its gradient in every parameter.
 
     The loss is ``mean_b CE(V z_b + c, y_b) + jac_weight * mean_b ||J(z_b)||_F² / d``,

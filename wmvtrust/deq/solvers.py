@@ -5,15 +5,22 @@ used; ``solve`` picks a solver by name and re-solves the examples it leaves unco
 Broyden's method, marking them.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._validation import (check_callable, check_choice, check_fraction_upto_one, check_positive_int,
                            check_positive_real, check_real_matrix)
 
 SOLVERS = ("fixed_point", "anderson", "broyden")
 STOP_MODES = ("abs", "rel")
+
+FloatArray: TypeAlias = NDArray[np.float64]
+StateMap: TypeAlias = Callable[[FloatArray], FloatArray]
+"""A map of a (B, d) batch of states to their images, row by row: the ``f`` of ``z = f(z)``."""
 
 
 @dataclass(frozen=True)
@@ -41,18 +48,19 @@ class SolverResult:
         Whether the example was re-solved by the Broyden fallback.
     """
 
-    z: np.ndarray
-    abs_lowest: np.ndarray
-    rel_lowest: np.ndarray
-    abs_trace: np.ndarray
-    rel_trace: np.ndarray
-    nstep: np.ndarray
+    z: FloatArray
+    abs_lowest: FloatArray
+    rel_lowest: FloatArray
+    abs_trace: FloatArray
+    rel_trace: FloatArray
+    nstep: NDArray[np.int64]
     nfe: int
-    converged: np.ndarray
-    resolved: np.ndarray
+    converged: NDArray[np.bool_]
+    resolved: NDArray[np.bool_]
 
 
-def _check_solver_args(f, z0, max_iter, tol, stop_mode):
+def _check_solver_args(f: StateMap, z0: ArrayLike, max_iter: int, tol: float,
+                       stop_mode: str) -> tuple[FloatArray, int, float, str]:
     check_callable(f, "f", "be a callable mapping a (B, d) batch to (B, d)")
     return (check_real_matrix(z0, "z0"), check_positive_int(max_iter, "max_iter"), check_positive_real(tol, "tol"),
             check_choice(stop_mode, "stop_mode", STOP_MODES))
@@ -61,14 +69,25 @@ def _check_solver_args(f, z0, max_iter, tol, stop_mode):
 class _Tracker:
     """Residuals per step, the lowest-residual iterate per example, and the stopping rule."""
 
-    def __init__(self, z0, max_iter, tol, stop_mode):
+    z: FloatArray
+    tol: float
+    use_abs: bool
+    abs_lowest: FloatArray
+    rel_lowest: FloatArray
+    key: FloatArray
+    abs_trace: FloatArray
+    rel_trace: FloatArray
+    nstep: NDArray[np.int64]
+    nfe: int
+
+    def __init__(self, z0: FloatArray, max_iter: int, tol: float, stop_mode: str) -> None:
         b = z0.shape[0]
         self.z, self.tol, self.use_abs = z0.copy(), tol, stop_mode == "abs"
         self.abs_lowest, self.rel_lowest, self.key = np.full(b, np.inf), np.full(b, np.inf), np.full(b, np.inf)
         self.abs_trace, self.rel_trace = np.full((b, max_iter), np.nan), np.full((b, max_iter), np.nan)
         self.nstep, self.nfe = np.zeros(b, dtype=np.int64), 0
 
-    def record(self, z, fz):
+    def record(self, z: FloatArray, fz: FloatArray) -> bool:
         """Record the residuals of the point ``z`` with image ``fz``; True once every example has converged."""
         r_abs = np.linalg.norm(fz - z, axis=1)
         r_rel = r_abs / (np.linalg.norm(fz, axis=1) + 1e-9)
@@ -81,13 +100,14 @@ class _Tracker:
         np.fmin(self.rel_lowest, r_rel, out=self.rel_lowest)
         return bool((self.key <= self.tol).all())
 
-    def result(self):
+    def result(self) -> SolverResult:
         return SolverResult(self.z, self.abs_lowest, self.rel_lowest, self.abs_trace[:, :self.nfe],
                             self.rel_trace[:, :self.nfe], self.nstep, self.nfe, self.key <= self.tol,
                             np.zeros(self.z.shape[0], dtype=bool))
 
 
-def fixed_point_iter(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel", tau=1.0):
+def fixed_point_iter(f: StateMap, z0: ArrayLike, *, max_iter: int = 50, tol: float = 1e-4, stop_mode: str = "rel",
+                     tau: float = 1.0) -> SolverResult:
     """Damped fixed-point iteration ``z <- tau f(z) + (1 - tau) z``, batched over rows.
 
     Parameters
@@ -128,7 +148,8 @@ def fixed_point_iter(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel", tau=1.0):
     return track.result()
 
 
-def anderson(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel", m=5, lam=1e-3, beta=1.0):
+def anderson(f: StateMap, z0: ArrayLike, *, max_iter: int = 50, tol: float = 1e-4, stop_mode: str = "rel", m: int = 5,
+             lam: float = 1e-3, beta: float = 1.0) -> SolverResult:
     """Anderson acceleration with a ridge relative to the residual scale, batched over rows.
 
     Per example it keeps the last ``m`` iterates ``x_j`` and images ``f_j``, finds
@@ -189,7 +210,8 @@ def anderson(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel", m=5, lam=1e-3, be
     return track.result()
 
 
-def broyden(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel"):
+def broyden(f: StateMap, z0: ArrayLike, *, max_iter: int = 50, tol: float = 1e-4,
+            stop_mode: str = "rel") -> SolverResult:
     """Broyden's ("good") quasi-Newton method for ``g(z) = f(z) - z = 0``, batched over rows.
 
     Per example it keeps a dense estimate ``H`` of the inverse Jacobian of ``g``,
@@ -249,10 +271,19 @@ def broyden(f, z0, *, max_iter=50, tol=1e-4, stop_mode="rel"):
     return track.result()
 
 
-_SOLVER_FUNCTIONS = {"fixed_point": fixed_point_iter, "anderson": anderson, "broyden": broyden}
+class _Solver(Protocol):
+    """What the three solvers share: their extra options (``tau``; ``m``, ``lam``, ``beta``) have defaults."""
+
+    def __call__(self, f: StateMap, z0: ArrayLike, *, max_iter: int = ..., tol: float = ...,
+                 stop_mode: str = ...) -> SolverResult: ...
 
 
-def solve(f, z0, *, solver="anderson", max_iter=50, tol=1e-4, stop_mode="rel", on_rows=None):
+# annotated: the three functions' signatures differ, and their inferred join (``function``) cannot be called
+_SOLVER_FUNCTIONS: dict[str, _Solver] = {"fixed_point": fixed_point_iter, "anderson": anderson, "broyden": broyden}
+
+
+def solve(f: StateMap, z0: ArrayLike, *, solver: str = "anderson", max_iter: int = 50, tol: float = 1e-4,
+          stop_mode: str = "rel", on_rows: Callable[[NDArray[np.intp]], StateMap] | None = None) -> SolverResult:
     """Solve ``z = f(z)`` with the named solver; with ``on_rows``, re-solve the stragglers with Broyden.
 
     The examples the solver leaves unconverged are re-solved by ``broyden`` from their
@@ -301,7 +332,7 @@ def solve(f, z0, *, solver="anderson", max_iter=50, tol=1e-4, stop_mode="rel", o
     better = sub_key < key[todo]
     z, nstep = res.z.copy(), res.nstep.copy()
     z[todo[better]], nstep[todo[better]] = sub.z[better], res.nfe + sub.nstep[better]
-    traces = []
+    traces: list[FloatArray] = []
     for first, second in ((res.abs_trace, sub.abs_trace), (res.rel_trace, sub.rel_trace)):
         trace = np.full((len(z), res.nfe + sub.nfe), np.nan)
         trace[:, :res.nfe], trace[todo, res.nfe:] = first, second

@@ -8,13 +8,15 @@ and BLAS runs on one thread, so the same seed gives bit-identical parameters.
 """
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._threads import one_blas_thread
-from .equilibrium import solve_layer
+from .equilibrium import Params, solve_layer
 from .gradients import loss_and_gradient
+from .solvers import FloatArray
 
 
-def init_params(rng, width, n_features, n_classes, init_scale):
+def init_params(rng: np.random.Generator, width: int, n_features: int, n_classes: int, init_scale: float) -> Params:
     """``W ~ N(0, init_scale² / d)``, ``U ~ N(0, 1 / p)``, ``V ~ N(0, 1 / d)`` (drawn in that order), zero biases."""
     d, p = width, n_features
     return {"W": rng.standard_normal((d, d)) * init_scale / np.sqrt(d),
@@ -22,12 +24,12 @@ def init_params(rng, width, n_features, n_classes, init_scale):
             "V": rng.standard_normal((n_classes, d)) / np.sqrt(d), "c": np.zeros(n_classes)}
 
 
-def cosine_rate(lr, step, total):
+def cosine_rate(lr: float, step: int, total: int) -> float:
     """The learning rate of step ``step`` (counted from 0) of ``total``: ``lr`` decayed towards 0 by a half cosine."""
     return lr * 0.5 * (1.0 + np.cos(np.pi * step / total))
 
 
-def clip_norm(grads, clip):
+def clip_norm(grads: Params, clip: float) -> Params:
     """``grads`` scaled by one factor so that their global norm is at most ``clip``."""
     norm = np.sqrt(sum(float((g * g).sum()) for g in grads.values()))
     shrink = min(1.0, clip / norm) if norm > 0 else 1.0
@@ -37,12 +39,16 @@ def clip_norm(grads, clip):
 class Adam:
     """Adam (β₁ = 0.9, β₂ = 0.999, ε = 1e-8) for a dict of parameter arrays; ``steps`` counts the updates."""
 
-    def __init__(self, params):
+    steps: int
+    moment1: Params
+    moment2: Params
+
+    def __init__(self, params: Params) -> None:
         self.steps = 0
         self.moment1 = {k: np.zeros_like(v) for k, v in params.items()}
         self.moment2 = {k: np.zeros_like(v) for k, v in params.items()}
 
-    def update(self, params, grads, rate):
+    def update(self, params: Params, grads: Params, rate: float) -> None:
         """One step of size ``rate``: replaces the arrays of ``params``, a dict updated in place."""
         self.steps += 1
         for k, g in grads.items():
@@ -52,8 +58,10 @@ class Adam:
             params[k] = params[k] - rate * m_hat / (np.sqrt(v_hat) + 1e-8)
 
 
-def train(X, codes, n_classes, *, width, solver, max_iter, tol, stop_mode, grad, phantom_steps, tau, jac_weight,
-          jac_estimator, epochs, batch_size, lr, weight_decay, clip, init_scale, seed):
+def train(X: FloatArray, codes: NDArray[np.intp], n_classes: int, *, width: int, solver: str, max_iter: int,
+          tol: float, stop_mode: str, grad: str, phantom_steps: int, tau: float, jac_weight: float,
+          jac_estimator: str, epochs: int, batch_size: int, lr: float, weight_decay: float, clip: float,
+          init_scale: float, seed: int | None) -> tuple[Params, list[float], list[int]]:
     """Fitted parameters, the mean loss per epoch and the unconverged training examples per epoch.
 
     ``X`` (n, p) is float64, ``codes`` (n,) are class codes ``0 .. n_classes - 1``, and the
