@@ -313,7 +313,7 @@ def posterior_mad_criterion(alpha, beta, m):
 @pytest.mark.parametrize(("alpha", "beta", "epsilon"), [([1.0, 2.0, 1.0], [1.0, 1.0, 3.0], 0.05),
                                                         ([5.0, 2.0], [5.0, 8.0], 0.02), ([1.0], [1.0], 0.1)])
 def test_observations_needed_for_a_prior_is_the_first_m_with_a_bound_below_epsilon(alpha, beta, epsilon):
-    got = wt.observations_needed(wt.BetaTrust(alpha, beta), epsilon)
+    got = wt.observations_needed(wt.BetaTrust(alpha, beta), epsilon, criterion="theorem 3 bound")
     m = got.observations
     assert got.criterion == "theorem 3 bound" and got.epsilon == epsilon
     assert got.value == pytest.approx(posterior_mad_criterion(alpha, beta, m), rel=1e-10)
@@ -324,7 +324,7 @@ def test_observations_needed_for_a_prior_is_the_first_m_with_a_bound_below_epsil
 def test_observations_needed_is_one_when_no_observation_is_needed():
     model = wt.BetaTrust([3.0, 2.0], [1.0, 4.0])
     epsilon = 1.01 * posterior_mad_criterion(model.alpha, model.beta, 1)
-    assert wt.observations_needed(model, epsilon).observations == 1
+    assert wt.observations_needed(model, epsilon, criterion="theorem 3 bound").observations == 1
     assert wt.observations_needed([0.8, 0.7], 0.5).observations == 1  # any regret is below 1/2
 
 
@@ -456,7 +456,8 @@ CASES = [  # (call, error type, message)
     (lambda: wt.observations_needed([0.5, 1.5], 0.1), ValueError, "p must lie in [0, 1]; p[1] = 1.5."),
     (lambda: wt.observations_needed([0.7], 0.1, max_observations=0), ValueError,
      "max_observations must be a whole number >= 1; got max_observations = 0."),
-    (lambda: wt.observations_needed(wt.BetaTrust([1.0, 2.0], [1.0, 1.0]), 1e-6, max_observations=4), ValueError,
+    (lambda: wt.observations_needed(wt.BetaTrust([1.0, 2.0], [1.0, 1.0]), 1e-6, criterion="theorem 3 bound",
+                                    max_observations=4), ValueError,
      "epsilon must be reachable within max_observations = 4; the theorem 3 bound is still "
      f"{posterior_mad_criterion([1.0, 2.0], [1.0, 1.0], 4):.3g} there. Raise max_observations or epsilon."),
     (lambda: wt.observations_needed([0.6, 0.7, 0.8], 1e-9, max_observations=4), ValueError,

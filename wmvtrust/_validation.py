@@ -676,11 +676,13 @@ def check_grid_size(method: str, n_points: int, max_points: int, rule: str, foun
         raise fail(f"method={method!r}", rule, found, hint)
 
 
-def check_reachable(m: int, max_observations: int, value: float, criterion: str) -> None:
-    """The search for observations needed has not passed ``max_observations`` with the loss still ``value``."""
-    if m >= max_observations:
+def check_reachable(m: int | None, max_observations: int, loss: Callable[[int], float], criterion: str) -> int:
+    """The search for the observations needed found ``m`` (None: not within ``max_observations``, where the
+    ``loss`` is still too large)."""
+    if m is None:
         raise fail("epsilon", f"be reachable within max_observations = {max_observations}",
-                   f"the {criterion} is still {value:.3g} there", "Raise max_observations or epsilon.")
+                   f"the {criterion} is still {loss(max_observations):.3g} there", "Raise max_observations or epsilon.")
+    return m
 
 
 def check_callable(f: _T, name: str, rule: str) -> _T:

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TypeGuard
+from typing import TypeGuard, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,7 +28,8 @@ from scipy import stats
 
 from ._stats import beta_mean
 from ._validation import (Number, check_beta_prior, check_choice, check_fraction, check_grid_size, check_instance,
-                          check_model_method, check_positive_int, check_positive_real, check_probabilities,
+                          check_model_method, check_nonnegative_int, check_positive_int, check_positive_real,
+                          check_probabilities,
                           check_reachable, check_same_shape, check_seed, check_weights, renamed)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
 from .trust import BetaTrust, DiscreteTrust, TrustModel
@@ -322,6 +323,76 @@ def soo_gap(model: TrustModel, prior: float = 0.5, *, method: str = "auto", draw
     return Estimate(est.value, est.method, est.stderr, ci_low, est.ci_high, 0.0, theorem3, sign_aware)
 
 
+class _GapCurve:
+    """The expected SoO gap after m more observations per source, on one set of random numbers for every m.
+
+    P is drawn from the model and a uniform U per source and draw; the record after m
+    observations is the U-quantile of Binomial(m, P), so records grow with m and the gaps
+    of different m are estimated on the same draws (common random numbers).
+    """
+
+    def __init__(self, model: TrustModel, prior: float, draws: int, seed: int | None, confidence: float) -> None:
+        rng = np.random.default_rng(seed)
+        self.model, self.prior, self.confidence = model, prior, confidence
+        self.p = model.sample(draws, rng)  # the draws of soo_gap with this seed
+        self.u = 1.0 - rng.random(self.p.shape)  # in (0, 1]: the quantile 0 of a binomial would be -1
+        self.oracle = accuracy_rows(self.p, log_odds_weights(self.p.ravel()).reshape(self.p.shape), prior)
+        self.cache: dict[int, Estimate] = {}
+
+    def __call__(self, m: int) -> Estimate:
+        if m not in self.cache:
+            k = stats.binom.ppf(self.u, m, self.p)
+            t = self.model.posterior_mean(k, m)
+            rule = accuracy_rows(self.p, log_odds_weights(t.ravel()).reshape(t.shape), self.prior)
+            self.cache[m] = _summary(self.oracle - rule, "montecarlo", self.confidence)
+        return self.cache[m]
+
+
+def planned_soo_gap(model: TrustModel, observations: int, prior: float = 0.5, *, draws: int = DEFAULT_DRAWS,
+                    seed: int | None = None, confidence: float = 0.95) -> Estimate:
+    """The expected SoO gap after ``observations`` more gold observations per source.
+
+    ``E[A(P, w(P)) - A(P, w(T_m))]`` with ``P`` drawn from the model (the prior, before the
+    observations), ``K_i ~ Binomial(m, P_i)`` the new records and ``T_m = E[P | K]`` the
+    trust after them (``model.posterior_mean``): what voting on trust will still cost once
+    the gold is collected. By Monte Carlo over P and the records with the exact accuracy of
+    each draw; at ``observations=0`` it is ``soo_gap`` on the same draws. It never increases
+    with m in expectation: the records of m + 1 observations tell more than those of m, and
+    ``w(T_m)`` is the Bayes rule given them (Theorems 1 and 2).
+
+    Parameters
+    ----------
+    model : BetaTrust or DiscreteTrust
+        What is known of the trustworthiness before the new observations.
+    observations : int
+        New gold observations per source, m >= 0.
+    prior : float, default=0.5
+        Prior probability that the truth is +1.
+    draws : int, default=10,000
+        Monte Carlo draws of (P, records).
+    seed : int, optional
+        Seed of the draws.
+    confidence : float, default=0.95
+        Level of the confidence interval.
+
+    Returns
+    -------
+    Estimate
+        ``value``, ``stderr`` and the interval, ``method="montecarlo"``.
+
+    Examples
+    --------
+    >>> model = BetaTrust([1.0] * 5, [1.0] * 5)  # five sources, nothing known yet
+    >>> now, later = (planned_soo_gap(model, m, draws=4000, seed=0).value for m in (0, 20))
+    >>> bool(later < now / 2), abs(now - soo_gap(model, draws=4000, seed=0).value) < 1e-15
+    (True, True)
+    """
+    model, prior = _model(model), check_fraction(prior, "prior")
+    m = check_nonnegative_int(observations, "observations")
+    draws, confidence = check_positive_int(draws, "draws"), check_fraction(confidence, "confidence")
+    return _GapCurve(model, prior, draws, check_seed(seed), confidence)(m)
+
+
 ESTIMATORS = ("mean", "mle")
 
 
@@ -425,19 +496,31 @@ class ObservationsNeeded:
     Attributes
     ----------
     observations : int
-        Gold observations per source.
+        Gold observations per source: the fewest with the criterion below ``epsilon``.
     value : float
         The criterion at that number of observations.
     criterion : str
-        ``"regret"`` (fixed trustworthiness) or ``"theorem 3 bound"`` (a prior).
+        ``"expected gap"`` or ``"theorem 3 bound"`` (a prior), ``"regret"`` (fixed trustworthiness).
     epsilon : float
         The target.
+    stderr : float or None
+        Standard error of ``value``, for Monte Carlo.
+    low, high : int or None
+        For Monte Carlo, the answer at the two ends of the confidence interval: the fewest
+        observations whose interval's lower end, and whose upper end, is below ``epsilon``
+        (``high`` None when that is not reached within ``max_observations``).
     """
 
     observations: int
     value: float
     criterion: str
     epsilon: float
+    stderr: float | None = None
+    low: int | None = None
+    high: int | None = None
+
+
+PLANNING_CRITERIA = ("expected gap", "theorem 3 bound")
 
 
 def _expected_posterior_mad(model: BetaTrust, m: int) -> float:
@@ -448,31 +531,63 @@ def _expected_posterior_mad(model: BetaTrust, m: int) -> float:
                   .mad.reshape(pmf.shape)).sum())
 
 
-def observations_needed(p_or_prior: ArrayLike | BetaTrust, epsilon: float, *, max_observations: int = 100_000,
-                        estimator: str = "mean", draws: int = 2_000, seed: int | None = 0) -> ObservationsNeeded:
+def _or(end: float | None, value: float | Fraction) -> float | Fraction:
+    return value if end is None else end
+
+
+def _first_below(loss: Callable[[int], float], epsilon: float, max_observations: int) -> int | None:
+    """The fewest m >= 1 with ``loss(m) < epsilon`` for a loss that decreases with m: double, then bisect
+    between the last two values tried; None if not within ``max_observations``."""
+    lo, hi = 0, 1  # loss(lo) >= epsilon (lo = 0: no observation), loss(hi) < epsilon once found
+    while loss(hi) >= epsilon:
+        if hi >= max_observations:
+            return None
+        lo, hi = hi, min(2 * hi, max_observations)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if loss(mid) < epsilon else (mid, hi)
+    return hi
+
+
+def observations_needed(p_or_prior: ArrayLike | TrustModel, epsilon: float, *, criterion: str | None = None,
+                        max_observations: int = 100_000, estimator: str = "mean", draws: int | None = None,
+                        seed: int | None = 0, confidence: float = 0.95) -> ObservationsNeeded:
     """The fewest gold observations per source that bring the loss below ``epsilon``.
 
+    - Given a prior (a ``BetaTrust`` or ``DiscreteTrust`` describing the sources before the
+      observations), by default the expected SoO gap itself after m observations
+      (``planned_soo_gap``: Monte Carlo with the exact accuracy of every draw, one set of
+      random numbers for every m); ``criterion="theorem 3 bound"`` uses the expected
+      Theorem 3 bound ``sum_i E[E|P_i - t_i| | K_i]`` instead (``K_i`` Beta-binomial,
+      exactly; a ``BetaTrust`` only), which is far larger than the gap and asks for far
+      more observations.
     - Given fixed trustworthiness ``p`` (an array): the expected regret
-      ``E[A(p, w(p)) - A(p, w(T_m))]`` (``expected_regret``, Monte Carlo draws with
-      one seed for every m, so that the comparison across m is paired).
-    - Given a prior (a ``BetaTrust`` describing the sources before any observation):
-      the expected Theorem 3 bound after m observations,
-      ``sum_i E[E|P_i - t_i| | K_i]`` with ``K_i`` Beta-binomial, exactly.
+      ``E[A(p, w(p)) - A(p, w(T_m))]`` (``expected_regret``: exact over all records when
+      few, Monte Carlo with one seed for every m otherwise).
 
-    The search doubles m until the criterion is below ``epsilon``, then bisects
-    between the last two values tried: it returns an m with the criterion below
-    ``epsilon`` at m and not at m - 1, which is the smallest such m whenever the
-    criterion decreases with m (the regret of small m can wobble with its parity).
+    The search doubles m until the criterion is below ``epsilon``, then bisects between
+    the last two values tried: it returns an m with the criterion below ``epsilon`` at m and
+    not at m - 1, the smallest such m when the criterion decreases with m (the expected gap
+    does; the regret of small m can wobble with its parity). For Monte Carlo the same
+    search on the two ends of the confidence interval gives ``low`` and ``high``.
 
     Parameters
     ----------
-    p_or_prior : array_like of shape (n_sources,) or BetaTrust
+    p_or_prior : array_like of shape (n_sources,), BetaTrust or DiscreteTrust
     epsilon : float
         The target, > 0.
+    criterion : {"expected gap", "theorem 3 bound"}, optional
+        For a prior; default ``"expected gap"``. For fixed ``p`` the criterion is the regret.
     max_observations : int, default=100,000
         Give up beyond this.
-    estimator, draws, seed : see ``expected_regret``
-        For the regret.
+    estimator : {"mean", "mle"}, default="mean"
+        The trust estimator of the regret (see ``expected_regret``).
+    draws : int, optional
+        Monte Carlo draws: default 10,000 for the expected gap, 2,000 for the regret.
+    seed : int, default=0
+        Seed of the Monte Carlo draws.
+    confidence : float, default=0.95
+        Level of the interval behind ``low`` and ``high``.
 
     Returns
     -------
@@ -480,29 +595,37 @@ def observations_needed(p_or_prior: ArrayLike | BetaTrust, epsilon: float, *, ma
 
     Examples
     --------
-    >>> needed = observations_needed(BetaTrust([1.0], [1.0]), 0.05)  # one source, uniform prior
-    >>> needed.criterion, bool(needed.value < 0.05), needed.observations > 1
-    ('theorem 3 bound', True, True)
+    >>> prior = BetaTrust([1.0] * 5, [1.0] * 5)  # five sources, nothing known yet
+    >>> needed = observations_needed(prior, 0.01, draws=4000)
+    >>> needed.criterion, needed.low <= needed.observations <= needed.high, needed.value < 0.01
+    ('expected gap', True, True)
+    >>> observations_needed(prior, 0.01, criterion="theorem 3 bound").observations > 100 * needed.observations
+    True
     """
     epsilon = check_positive_real(epsilon, "epsilon")
     max_observations = check_positive_int(max_observations, "max_observations")
-    if isinstance(p_or_prior, BetaTrust):
-        criterion = "theorem 3 bound"
-
-        def loss(m: int) -> float:
-            return _expected_posterior_mad(p_or_prior, m)
+    confidence = check_fraction(confidence, "confidence")
+    if isinstance(p_or_prior, (BetaTrust, DiscreteTrust)):
+        criterion = check_choice("expected gap" if criterion is None else criterion, "criterion", PLANNING_CRITERIA)
+        if criterion == "theorem 3 bound":
+            model = cast(BetaTrust, check_instance(p_or_prior, "p_or_prior", BetaTrust,  # checked just now
+                                                   "a BetaTrust for criterion='theorem 3 bound'"))
+            curve: Callable[[int], Estimate] = lambda m: Estimate(_expected_posterior_mad(model, m), "exact")
+        else:
+            draws = check_positive_int(DEFAULT_DRAWS if draws is None else draws, "draws")
+            curve = _GapCurve(p_or_prior, 0.5, draws, check_seed(seed), confidence)
     else:
-        criterion = "regret"
         check_probabilities(p_or_prior, "p")
-
-        def loss(m: int) -> float:
-            return float(expected_regret(p_or_prior, m, estimator=estimator, draws=draws, seed=seed).value)
-
-    lo, hi = 0, 1  # loss(lo) >= epsilon (lo = 0: no observation), loss(hi) < epsilon once found
-    while (value := loss(hi)) >= epsilon:
-        check_reachable(hi, max_observations, value, criterion)
-        lo, hi = hi, min(2 * hi, max_observations)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if loss(mid) < epsilon else (mid, hi)
-    return ObservationsNeeded(hi, loss(hi), criterion, epsilon)
+        criterion = check_choice("regret" if criterion is None else criterion, "criterion", ("regret",))
+        draws = 2_000 if draws is None else draws
+        curve = lambda m: expected_regret(p_or_prior, m, estimator=estimator, draws=draws, seed=seed,
+                                          confidence=confidence)
+    m = check_reachable(_first_below(lambda m: float(curve(m).value), epsilon, max_observations), max_observations,
+                        lambda m: float(curve(m).value), criterion)
+    at = curve(m)
+    if at.stderr is None:
+        return ObservationsNeeded(m, float(at.value), criterion, epsilon)
+    # an exact value (the regret of few records) is its own interval
+    low = _first_below(lambda m: float(_or(curve(m).ci_low, curve(m).value)), epsilon, max_observations)
+    high = _first_below(lambda m: float(_or(curve(m).ci_high, curve(m).value)), epsilon, max_observations)
+    return ObservationsNeeded(m, float(at.value), criterion, epsilon, at.stderr, low, high)

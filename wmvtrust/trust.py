@@ -126,6 +126,20 @@ class BetaTrust:
         size = check_positive_int(size, "size")
         return check_rng(seed).beta(self.alpha, self.beta, size=(size, self.n_sources))
 
+    def posterior_mean(self, successes: NDArray[np.float64], trials: int) -> NDArray[np.float64]:
+        """The trust after ``trials`` more observations per source, ``successes`` of them right.
+
+        ``(alpha_i + k_i) / (alpha_i + beta_i + m)``, for ``successes`` of shape (..., n_sources).
+        Validated input is assumed (counts from ``0`` to ``trials``): this is the planning step of
+        ``planned_soo_gap``.
+
+        Examples
+        --------
+        >>> BetaTrust([1.0, 2.0], [1.0, 2.0]).posterior_mean(np.array([3.0, 0.0]), 4).tolist()
+        [0.6666666666666666, 0.25]
+        """
+        return (self.alpha + successes) / (self.alpha + self.beta + trials)
+
     def quadrature(self, order: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Gauss-Jacobi nodes and weights per source: ``E[f(P_i)] = sum_j weights[i, j] f(nodes[i, j])``.
 
@@ -220,6 +234,29 @@ class DiscreteTrust:
     def n_joint(self) -> int:
         """Number of joint support points."""
         return math.prod(len(s) for s in self.support)
+
+    def posterior_mean(self, successes: NDArray[np.float64], trials: int) -> NDArray[np.float64]:
+        """The trust after ``trials`` more observations per source, ``successes`` of them right.
+
+        ``E[P_i | k_i] = sum_j p_ij x_ij^(k_i + 1) (1 - x_ij)^(m - k_i) / sum_j p_ij x_ij^k_i (1 - x_ij)^(m - k_i)``,
+        for ``successes`` of shape (..., n_sources), in floating point (the likelihoods in logs,
+        ``0^0 = 1``). Validated input is assumed (counts from ``0`` to ``trials``).
+
+        Examples
+        --------
+        >>> model = DiscreteTrust([[0.5, 1.0]], [[0.5, 0.5]])
+        >>> model.posterior_mean(np.array([[2.0], [1.0]]), 2).ravel().tolist()  # 2 of 2 right; 1 of 2: it is 1/2
+        [0.9, 0.5]
+        """
+        k = np.asarray(successes, dtype=float)
+        out = np.empty(k.shape)
+        for i, (xs, ps) in enumerate(zip(self.support, self.probabilities)):
+            x, w = np.array(xs, dtype=float), np.array(ps, dtype=float)
+            with np.errstate(divide="ignore"):  # a support point of probability 0 has no weight
+                log_w = np.log(w) + special.xlogy(k[..., i, None], x) + special.xlog1py(trials - k[..., i, None], -x)
+            weights = np.exp(log_w - log_w.max(axis=-1, keepdims=True))
+            out[..., i] = (weights * x).sum(axis=-1) / weights.sum(axis=-1)
+        return out
 
     def sample(self, size: int, seed: int | np.random.Generator | None = None) -> NDArray[np.float64]:
         """``size`` independent draws of P, an array of shape (size, n_sources), as floats."""
