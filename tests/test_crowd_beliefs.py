@@ -99,6 +99,7 @@ def test_optimality_section_and_its_bounds():
     loose, tight = model.summary(epsilon=0.05).optimality, model.summary(epsilon=0.005).optimality
     assert -4 * loose.stderr <= loose.soo_gap <= loose.sign_aware_bound <= loose.theorem3_bound  # Monte Carlo gap
     assert tight.observations_needed >= loose.observations_needed >= 1
+    assert tight.observations_needed_expected_gap >= loose.observations_needed_expected_gap >= 1
     given = wt.WeightedMajorityVote(trust=pd.Series(np.full(N_WORKERS, 0.7))).fit(votes).summary().optimality
     assert given.soo_gap is None and given.theorem3_bound is None and given.observations_needed >= 1
 
@@ -131,6 +132,8 @@ def test_every_aggregator_summarises_in_one_shape(model):
     beta_trust = isinstance(model, wt.WeightedMajorityVote) and model.trust in ("one-coin", "gold")
     assert (soo.theorem3_bound is not None) == beta_trust
     assert (soo.observations_needed is not None) == isinstance(model, wt.WeightedMajorityVote)
+    assert (soo.observations_needed_expected_gap is not None) == beta_trust  # planned over the trust's posterior
+    assert ("over the trust's posterior" in text) == beta_trust
 
 
 @pytest.mark.parametrize("model", [wt.WeightedMajorityVote(), wt.ConfusionMatrixVote(), wt.DifficultyAwareVote()],

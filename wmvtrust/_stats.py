@@ -1,5 +1,6 @@
 """Small statistical formulas used across the library: one place each."""
 
+from collections.abc import Callable
 from typing import Any, overload
 
 import numpy as np
@@ -41,3 +42,23 @@ def beta_mean(successes: float | NDArray[Any], trials: float | NDArray[Any], bet
     """
     a0, b0 = beta_prior
     return (a0 + successes) / (a0 + b0 + trials)
+
+
+def first_below(loss: Callable[[int], float], epsilon: float, most: int) -> int | None:
+    """The fewest m >= 1 with ``loss(m) < epsilon`` for a loss that decreases with m: double m, then bisect between
+    the last two values tried; None if not reached by ``most``.
+
+    Examples
+    --------
+    >>> first_below(lambda m: 1 / m, 0.01, 1000), first_below(lambda m: 1 / m, 0.01, 50)
+    (101, None)
+    """
+    lo, hi = 0, 1  # loss(lo) >= epsilon (lo = 0: no observation), loss(hi) < epsilon once found
+    while loss(hi) >= epsilon:
+        if hi >= most:
+            return None
+        lo, hi = hi, min(2 * hi, most)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if loss(mid) < epsilon else (mid, hi)
+    return hi

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from ._stats import beta_mean
+from ._stats import beta_mean, first_below
 from ._validation import (Number, check_beta_prior, check_choice, check_fraction, check_grid_size, check_instance,
                           check_model_method, check_nonnegative_int, check_positive_int, check_positive_real,
                           check_probabilities,
@@ -535,20 +535,6 @@ def _or(end: float | None, value: float | Fraction) -> float | Fraction:
     return value if end is None else end
 
 
-def _first_below(loss: Callable[[int], float], epsilon: float, max_observations: int) -> int | None:
-    """The fewest m >= 1 with ``loss(m) < epsilon`` for a loss that decreases with m: double, then bisect
-    between the last two values tried; None if not within ``max_observations``."""
-    lo, hi = 0, 1  # loss(lo) >= epsilon (lo = 0: no observation), loss(hi) < epsilon once found
-    while loss(hi) >= epsilon:
-        if hi >= max_observations:
-            return None
-        lo, hi = hi, min(2 * hi, max_observations)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if loss(mid) < epsilon else (mid, hi)
-    return hi
-
-
 def observations_needed(p_or_prior: ArrayLike | TrustModel, epsilon: float, *, criterion: str | None = None,
                         max_observations: int = 100_000, estimator: str = "mean", draws: int | None = None,
                         seed: int | None = 0, confidence: float = 0.95) -> ObservationsNeeded:
@@ -620,12 +606,12 @@ def observations_needed(p_or_prior: ArrayLike | TrustModel, epsilon: float, *, c
         draws = 2_000 if draws is None else draws
         curve = lambda m: expected_regret(p_or_prior, m, estimator=estimator, draws=draws, seed=seed,
                                           confidence=confidence)
-    m = check_reachable(_first_below(lambda m: float(curve(m).value), epsilon, max_observations), max_observations,
+    m = check_reachable(first_below(lambda m: float(curve(m).value), epsilon, max_observations), max_observations,
                         lambda m: float(curve(m).value), criterion)
     at = curve(m)
     if at.stderr is None:
         return ObservationsNeeded(m, float(at.value), criterion, epsilon)
     # an exact value (the regret of few records) is its own interval
-    low = _first_below(lambda m: float(_or(curve(m).ci_low, curve(m).value)), epsilon, max_observations)
-    high = _first_below(lambda m: float(_or(curve(m).ci_high, curve(m).value)), epsilon, max_observations)
+    low = first_below(lambda m: float(_or(curve(m).ci_low, curve(m).value)), epsilon, max_observations)
+    high = first_below(lambda m: float(_or(curve(m).ci_high, curve(m).value)), epsilon, max_observations)
     return ObservationsNeeded(m, float(at.value), criterion, epsilon, at.stderr, low, high)

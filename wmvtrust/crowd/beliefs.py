@@ -29,7 +29,7 @@ from scipy import stats
 from .._labels.codes import Codes
 from .._labels.latent import hard_class_em
 from .._labels.models import ConfusionFit, believed, dawid_skene_em, most_probable, tied_with_best
-from .._stats import wilson
+from .._stats import first_below, wilson
 from ..stability import soo_bounds
 from ..trust import BetaTrust
 from .votes import Votes
@@ -121,9 +121,12 @@ class Optimality:
     would add to the accuracy of the task's decision (the expected value of perfect
     information), with its standard error; ``None`` when the trust has no distribution.
     ``sign_aware_bound`` and ``theorem3_bound``: the proven bounds, for two labels and Beta
-    trust only. ``observations_needed``: gold observations per worker that bring the
-    expected regret of the median panel below ``epsilon`` (symmetric trust only; ``None``
-    otherwise or beyond ``MAX_OBSERVATIONS``). ``method`` states the budget.
+    trust only. Gold observations per worker that bring the loss of the median panel below
+    ``epsilon`` (symmetric trust only; ``None`` otherwise or beyond ``MAX_OBSERVATIONS``), two
+    ways: ``observations_needed``, the expected regret with the trust taken as the workers'
+    fixed trustworthiness (frequentist, trust learned afresh from the new records);
+    ``observations_needed_expected_gap``, the expected gap over the trust's Beta posterior,
+    the records adding to it (Bayesian; Beta trust only). ``method`` states the budget.
     """
 
     soo_gap: float | None
@@ -134,6 +137,7 @@ class Optimality:
     method: str
     observations_needed: int | None
     epsilon: float
+    observations_needed_expected_gap: int | None = None
 
 
 @dataclass(frozen=True)
@@ -194,8 +198,12 @@ class CrowdSummary:
             lines.append(f"Stability of optimality: knowing each worker's behaviour exactly would add {o.soo_gap:.4f} "
                          f"(+- {o.stderr:.4f}) accuracy on a typical task{bounds} ({o.method}).")
         if o is not None and o.observations_needed is not None:
-            lines.append(f"Gold observations per worker for an expected regret below {o.epsilon:g}: "
-                         f"{o.observations_needed} (median panel).")
+            bayes = ("" if o.observations_needed_expected_gap is None else
+                     f"; {o.observations_needed_expected_gap} more on top of the gold already seen, by the expected "
+                     "gap over the trust's posterior")
+            lines.append(f"Gold observations per worker for an expected loss below {o.epsilon:g} (median panel): "
+                         f"{o.observations_needed} learning trust afresh, the trust taken as fixed trustworthiness "
+                         f"(regret){bayes}.")
         lines.extend(self.notes)
         return "\n".join(lines)
 
@@ -323,10 +331,17 @@ def _optimality(codes: Codes, panel: PanelModel, epsilon: float, rng: np.random.
             bounds.append(soo_bounds(BetaTrust(panel.alpha[v], beta[v])))
     method = (f"Monte Carlo over {len(voters)} sampled tasks, about {CELLS_PER_PANEL:,} draws x voters x matrix cells "
               "each")
-    needed = None
+    needed = needed_bayes = None
     median = voters[int(np.argsort(sizes)[len(sizes) // 2])]
     if panel.trust is not None and ((panel.trust[median] > 0) & (panel.trust[median] < 1)).all():
-        needed = _observations_needed(panel.trust[median], n_labels, panel.log_class, epsilon, rng)
+        draws = _draws(median.size, n_labels)
+        ones = np.ones(median.size)
+        needed = _observations_needed(np.broadcast_to(panel.trust[median], (draws, median.size)), (ones, ones),
+                                      n_labels, panel.log_class, epsilon, rng)
+        if panel.alpha is not None:
+            a, b = panel.alpha[median], cast(NDArray[np.float64], panel.beta)[median]  # given with alpha
+            needed_bayes = _observations_needed(BetaTrust(a, b).sample(draws, rng), (a, b), n_labels,
+                                                panel.log_class, epsilon, rng)
     gap = stderr = theorem3 = sign_aware = None
     if gaps:
         sampled = np.array(gaps)
@@ -334,7 +349,7 @@ def _optimality(codes: Codes, panel: PanelModel, epsilon: float, rng: np.random.
         stderr = float(sampled.std(ddof=1) / np.sqrt(sampled.size)) if sampled.size > 1 else float("nan")
     if bounds:
         theorem3, sign_aware = (float(x) for x in np.mean(bounds, axis=0))
-    return Optimality(gap, stderr, sign_aware, theorem3, len(voters), method, needed, epsilon)
+    return Optimality(gap, stderr, sign_aware, theorem3, len(voters), method, needed, epsilon, needed_bayes)
 
 
 def _draws(n_voters: int, n_labels: int) -> int:
@@ -393,34 +408,30 @@ def _credit(score: NDArray[np.float64], y: NDArray[np.int64]) -> NDArray[np.floa
     return tied[np.arange(y.size), y] / tied.sum(axis=1)
 
 
-def _observations_needed(p: NDArray[np.float64], n_labels: int, log_class: NDArray[np.float64], epsilon: float,
+def _observations_needed(p: NDArray[np.float64], start: tuple[NDArray[np.float64], NDArray[np.float64]],
+                         n_labels: int, log_class: NDArray[np.float64], epsilon: float,
                          rng: np.random.Generator) -> int | None:
-    """The fewest gold observations per voter (Beta(1, 1) posterior mean) for an expected regret below ``epsilon``.
+    """The fewest gold observations per voter for an expected loss of voting on trust below ``epsilon``.
 
-    For fixed trustworthiness ``p`` of the voters: the regret of voting on trust learned from
-    m observations, ``E[credit(w(p)) - credit(w(T_m))]``, by Monte Carlo with the same votes
-    and the same uniform numbers for every m (so the comparison across m is paired); doubling,
-    then bisection. ``None`` beyond ``MAX_OBSERVATIONS``.
+    ``p``: the voters' trustworthiness, one row per draw (a fixed row repeated: the regret;
+    rows drawn from the trust's posterior: the expected gap). After m observations the trust
+    is ``T_m = (a + K) / (a + b + m)`` with ``(a, b) = start``; the loss is
+    ``E[credit(w(p)) - credit(w(T_m))]`` by Monte Carlo with the same votes and the same
+    uniform numbers for every m (so the comparison across m is paired). ``None`` beyond
+    ``MAX_OBSERVATIONS``.
     """
-    draws = _draws(p.size, n_labels)
+    draws: int = p.shape[0]  # an int, not Any: numpy's stubs then type the choice below as an array
     y = rng.choice(n_labels, size=draws, p=np.exp(log_class) / np.exp(log_class).sum())
-    log_true = _symmetric_log_rows(np.broadcast_to(p, (draws, p.size)), n_labels)
+    log_true = _symmetric_log_rows(p, n_labels)
     votes = _sample_votes(log_true, y, rng)
-    u = rng.random((draws, p.size))
-    i = np.arange(p.size)[None, :]
-    oracle = _credit(log_class + log_true[0][i, :, votes].sum(axis=1), y)
+    u = 1.0 - rng.random(p.shape)  # in (0, 1]: the quantile 0 of a binomial would be -1
+    d, i = np.arange(draws)[:, None], np.arange(p.shape[1])[None, :]
+    oracle = _credit(log_class + log_true[d, i, :, votes].sum(axis=1), y)
+    a, b = start
 
-    def regret(m: int) -> float:
+    def loss(m: int) -> float:
         k = stats.binom.ppf(u, m, p)  # the same quantile of each voter's record for every m
-        rule = _symmetric_log_rows((k + 1) / (m + 2), n_labels)
-        return float((oracle - _credit(log_class + rule[np.arange(draws)[:, None], i, :, votes].sum(axis=1), y)).mean())
+        rule = _symmetric_log_rows((a + k) / (a + b + m), n_labels)
+        return float((oracle - _credit(log_class + rule[d, i, :, votes].sum(axis=1), y)).mean())
 
-    lo, hi = 0, 1
-    while regret(hi) >= epsilon:
-        if hi >= MAX_OBSERVATIONS:
-            return None
-        lo, hi = hi, min(2 * hi, MAX_OBSERVATIONS)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if regret(mid) < epsilon else (mid, hi)
-    return hi
+    return first_below(loss, epsilon, MAX_OBSERVATIONS)
