@@ -5,10 +5,12 @@ import time
 import numpy as np
 import pandas as pd
 
+from ._kernels import gap_profiles, thresholds
 from ._kernels.rows import ENUMERATE_UP_TO
 from .accuracy import MITM_PARALLEL_FROM, accuracy, accuracy_mc, accuracy_rows
 from .crowd import WeightedMajorityVote
 from .sensitivity import trust_radius
+from .voting import TIE_RTOL, bias, log_odds_weights
 
 
 def warm_up() -> float:
@@ -37,6 +39,9 @@ def warm_up() -> float:
     accuracy_mc(q, w, trials=10, seed=0)
     accuracy_rows([q], [[0.9, 0.4, 0.1]], prior=0.4)
     accuracy_rows([[0.6] * (ENUMERATE_UP_TO + 1)], [[1.0] * (ENUMERATE_UP_TO + 1)])
+    # the stability gaps over vote profiles, with the argument types their callers pass
+    gap_profiles(np.array([q, [0.0, 1.0, 0.5]]), log_odds_weights(q), thresholds(q), bias(0.4), 0.4, TIE_RTOL, 2,
+                 np.random.SeedSequence(0).generate_state(1, np.uint64)[0])
     trust_radius(q, space="probability")  # also the decision margin
     small = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
     large = pd.DataFrame({"task": np.arange(40_000) // 2, "worker": np.arange(40_000) % 7, "label": np.arange(40_000) % 3})

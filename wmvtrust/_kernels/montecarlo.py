@@ -8,20 +8,9 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from .common import credit
+from .common import GOLDEN, credit, stream, uniform_bits
 
 CHUNK = 1 << 14  # trials per chunk
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-
-
-@nb.njit(cache=True, inline="always")
-def _mix(z):
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
 
 
 def thresholds(q):
@@ -41,17 +30,17 @@ def accuracy_mc(thr, w, thr_inf, sign_inf, bias, prior, tol, trials, key):
     n_chunks = (trials + CHUNK - 1) // CHUNK
     sums, squares = np.empty(n_chunks), np.empty(n_chunks)
     for c in prange(n_chunks):
-        state = _mix(key ^ _mix(np.uint64(c) * _GOLDEN))
+        state = stream(key, c)
         s1, s2 = 0.0, 0.0
         for _ in range(c * CHUNK, min(trials, (c + 1) * CHUNK)):
             count = 0.0
             for i in range(thr_inf.shape[0]):
-                state += _GOLDEN
-                count += sign_inf[i] if (_mix(state) >> _S11) < thr_inf[i] else -sign_inf[i]
+                state += GOLDEN
+                count += sign_inf[i] if uniform_bits(state) < thr_inf[i] else -sign_inf[i]
             s = 0.0
             for i in range(thr.shape[0]):
-                state += _GOLDEN
-                s += w[i] if (_mix(state) >> _S11) < thr[i] else -w[i]
+                state += GOLDEN
+                s += w[i] if uniform_bits(state) < thr[i] else -w[i]
             if count != 0.0:
                 x = 1.0 if count > 0.0 else 0.0
             else:
