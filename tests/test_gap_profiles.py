@@ -8,7 +8,6 @@ Then: bit-identical with one and two threads, a draw's values depend on its own 
 coupling really reduces the variance of the SoC gap.
 """
 
-import itertools
 import math
 
 import numba
@@ -61,8 +60,8 @@ def log_odds(x):
 
 
 def run(p, w, t, prior, profiles, key):
-    """The kernel on rows p, with the argument types its callers pass."""
-    p, w = np.ascontiguousarray(p, dtype=float), np.ascontiguousarray(w, dtype=float)
+    """The kernel on rows p, with the argument types its callers pass: w one rule (n,) or one per row (draws, n)."""
+    p, w = np.ascontiguousarray(p, dtype=float), np.ascontiguousarray(np.atleast_2d(w), dtype=float)
     return gap_profiles(p, w, thresholds(np.asarray(t, dtype=float)), math.log(prior / (1.0 - prior)), prior,
                         wt.TIE_RTOL, profiles, np.uint64(key))
 
@@ -250,3 +249,19 @@ def test_coupling_reduces_the_variance_of_the_soc_gap():
     assert uncoupled_var > 0.05
     assert coupled_var < uncoupled_var / 5
     assert_unbiased(soc - uncoupled, 0.0, "coupled minus uncoupled")
+
+
+def test_a_rule_per_draw_is_each_draws_own_rule():
+    """With one row of weights per draw, draw d's values are those of a run with the fixed rule of row d, bit for
+    bit: each draw reads its own row (a kernel that read row 0, or the row of another draw, would differ)."""
+    p, w, t = _panel(5, n=12, draws=40)
+    rng = np.random.default_rng(9)
+    rules = w * rng.uniform(0.5, 1.5, (40, w.size))
+    rules[::3, 4] = -rules[::3, 4]
+    per_draw = run(p, rules, t, 0.4, 7, key=31)
+    for d in range(40):
+        fixed = run(p, rules[d], t, 0.4, 7, key=31)
+        for many, one in zip(per_draw, fixed):
+            assert many[d] == one[d], d
+    first_rule = run(p, rules[0], t, 0.4, 7, key=31)
+    assert any(not np.array_equal(many, one) for many, one in zip(per_draw, first_rule))  # the rules do matter

@@ -40,8 +40,8 @@ def warm_up() -> float:
     accuracy_rows([q], [[0.9, 0.4, 0.1]], prior=0.4)
     accuracy_rows([[0.6] * (ENUMERATE_UP_TO + 1)], [[1.0] * (ENUMERATE_UP_TO + 1)])
     # the stability gaps over vote profiles, with the argument types their callers pass
-    gap_profiles(np.array([q, [0.0, 1.0, 0.5]]), log_odds_weights(q), thresholds(q), bias(0.4), 0.4, TIE_RTOL, 2,
-                 np.random.SeedSequence(0).generate_state(1, np.uint64)[0])
+    gap_profiles(np.array([q, [0.0, 1.0, 0.5]]), log_odds_weights(q)[None, :], thresholds(q), bias(0.4), 0.4,
+                 TIE_RTOL, 2, np.random.SeedSequence(0).generate_state(1, np.uint64)[0])
     trust_radius(q, space="probability")  # also the decision margin
     small = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
     large = pd.DataFrame({"task": np.arange(40_000) // 2, "worker": np.arange(40_000) % 7, "label": np.arange(40_000) % 3})

@@ -5,8 +5,9 @@ For a trust model (independent random trustworthiness ``P`` with means ``t``):
 - believed accuracy ``A(t, w(t))``;
 - expected actual accuracy ``E[A(P, w)]``, computed by its definition (never by
   Theorem 1): exactly over a discrete model's joint support, by tensor Gauss-Jacobi
-  quadrature for a Beta model with few sources, or by Monte Carlo over ``P``
-  with the exact accuracy of each draw;
+  quadrature for a Beta model with few sources, by Monte Carlo over ``P``
+  with the exact accuracy of each draw, or, for large panels, by Monte Carlo over ``P``
+  and vote profiles given ``P`` (O(n) per profile);
 - the SoC gap ``E[A(P, w(t))] - A(t, w(t))`` (0 by Theorem 1 for unbiased trust: the model's ``P_i`` are independent);
 - the SoO gap ``E[A(P, w(P)) - A(P, w(t))] >= 0``, with the bound of Theorem 3 and
   the tighter sign-aware bound (proofs/theorem3_soo_bound.md);
@@ -26,6 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from ._kernels import gap_profiles, thresholds
 from ._stats import beta_mean, first_below
 from ._validation import (Number, check_beta_prior, check_choice, check_fraction, check_grid_size, check_instance,
                           check_model_method, check_nonnegative_int, check_positive_int, check_positive_real,
@@ -33,12 +35,15 @@ from ._validation import (Number, check_beta_prior, check_choice, check_fraction
                           check_reachable, check_same_shape, check_seed, check_weights, renamed)
 from .accuracy import accuracy, accuracy_fraction, accuracy_rows
 from .trust import BetaTrust, DiscreteTrust, TrustModel
-from .voting import log_odds_weights
+from .voting import TIE_RTOL, bias, log_odds_weights
 
-EXPECTATION_METHODS = ("auto", "exact", "quadrature", "montecarlo")
+EXPECTATION_METHODS = ("auto", "exact", "quadrature", "montecarlo", "profiles")
 MAX_POINTS = 200_000  # joint support or quadrature points evaluated at once, at most
 DEFAULT_DRAWS = 10_000
 DEFAULT_ORDER = 8  # Gauss-Jacobi nodes per source
+PROFILES_FROM = 26  # sources: from here, "auto" Monte Carlo scores vote profiles instead of exact accuracies
+PROFILES_PER_DRAW = 64  # vote profiles scored per draw of P by the "profiles" method
+PROFILE_BLOCK = 1 << 21  # draws x sources of P sampled at once by the "profiles" method (16 MB)
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,8 @@ class Estimate:
     value : float or Fraction
         The quantity (a Fraction when computed exactly from a rational model).
     method : str
-        ``"exact"``, ``"quadrature"`` or ``"montecarlo"``.
+        ``"exact"``, ``"quadrature"``, ``"montecarlo"`` (over P, exact accuracy per draw) or
+        ``"profiles"`` (over P and vote profiles given P).
     stderr : float or None
         Standard error, for Monte Carlo.
     ci_low, ci_high : float or None
@@ -94,38 +100,75 @@ def _summary(values: NDArray[np.float64], method: str, confidence: float, weight
     return Estimate(mean, method, stderr, mean - z * stderr, mean + z * stderr)
 
 
+def _method(model: TrustModel, method: str, order: int, smooth: bool = True) -> str:
+    """The method ``"auto"`` stands for: exact for a small discrete model, quadrature for a Beta model with few
+    sources (if the integrand is ``smooth``), else Monte Carlo over P with exact accuracies, or over P and vote
+    profiles from ``PROFILES_FROM`` sources."""
+    if method != "auto":
+        return method
+    if isinstance(model, DiscreteTrust) and model.n_joint <= MAX_POINTS:
+        return "exact"
+    if isinstance(model, BetaTrust) and smooth and order ** model.n_sources <= MAX_POINTS:
+        return "quadrature"
+    return "montecarlo" if model.n_sources < PROFILES_FROM else "profiles"
+
+
 def _points(model: TrustModel, method: str, draws: int, seed: int | None, order: int
-            ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None, str]:
-    """(rows of P, their probability weights or None for Monte Carlo, the method used)."""
-    if method == "auto":
-        if isinstance(model, DiscreteTrust):
-            method = "exact" if model.n_joint <= MAX_POINTS else "montecarlo"
-        else:
-            method = "quadrature" if order ** model.n_sources <= MAX_POINTS else "montecarlo"
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """(rows of P, their probability weights or None for Monte Carlo) for a method other than "profiles"."""
     if method == "exact":
-        model = check_model_method(method, model, DiscreteTrust, "'quadrature' or 'montecarlo'")
+        model = check_model_method(method, model, DiscreteTrust, "'quadrature', 'montecarlo' or 'profiles'")
         check_grid_size(method, model.n_joint, MAX_POINTS, f"have at most {MAX_POINTS} joint support points",
-                        f"the model has {model.n_joint}", "Use method='montecarlo'.")
+                        f"the model has {model.n_joint}", "Use method='montecarlo' or 'profiles'.")
         probs, rows = zip(*model.joint())
-        return np.array(rows, dtype=float), np.array([float(p) for p in probs]), method
+        return np.array(rows, dtype=float), np.array([float(p) for p in probs])
     if method == "quadrature":
-        model = check_model_method(method, model, BetaTrust, "'exact' or 'montecarlo'")
+        model = check_model_method(method, model, BetaTrust, "'exact', 'montecarlo' or 'profiles'")
         check_grid_size(method, order ** model.n_sources, MAX_POINTS, f"have order ** n_sources <= {MAX_POINTS}",
-                        f"{order} ** {model.n_sources} points", "Use a lower order or method='montecarlo'.")
+                        f"{order} ** {model.n_sources} points", "Use a lower order, method='montecarlo' or 'profiles'.")
         nodes, weights = model.quadrature(order)
         index = np.array(list(itertools.product(range(order), repeat=model.n_sources)))
         cols = np.arange(model.n_sources)
-        return nodes[cols, index], np.prod(weights[cols, index], axis=1), method
-    return model.sample(draws, seed), None, method
+        return nodes[cols, index], np.prod(weights[cols, index], axis=1)
+    return model.sample(draws, seed), None
+
+
+ProfileTerms = Callable[[NDArray[np.float64], np.uint64], NDArray[np.float64]]
+
+
+def _profile_values(model: TrustModel, terms: ProfileTerms, draws: int, seed: int | None) -> NDArray[np.float64]:
+    """Per-draw values ``terms(P, key)`` over ``draws`` draws of P, sampled in blocks of ``PROFILE_BLOCK`` numbers
+    from ``np.random.default_rng(seed)``, each block's kernel key drawn from it after the block."""
+    rng = np.random.default_rng(seed)
+    block = max(1, PROFILE_BLOCK // model.n_sources)
+    values = []
+    for start in range(0, draws, block):
+        p = model.sample(min(block, draws - start), rng)
+        values.append(terms(p, rng.integers(0, 2 ** 64, dtype=np.uint64)))
+    return np.concatenate(values)
+
+
+def _gap_profiles(p: NDArray[np.float64], rule: NDArray[np.float64], trust: NDArray[np.float64], prior: float,
+                  key: np.uint64) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The kernel ``gap_profiles`` on rows ``p`` for the weights ``rule`` (one row, or one per row of p) and the
+    trust the SoC coupling draws from: per-draw (actual, soc, soo), ``PROFILES_PER_DRAW`` profiles each."""
+    return gap_profiles(p, np.ascontiguousarray(np.atleast_2d(rule)), thresholds(trust), bias(prior), prior,
+                        TIE_RTOL, PROFILES_PER_DRAW, key)
 
 
 def _expectation(model: TrustModel, f: Callable[[NDArray[np.float64]], NDArray[np.float64]], method: str, draws: int,
-                 seed: int | None, order: int, confidence: float) -> Estimate:
+                 seed: int | None, order: int, confidence: float, profile_terms: ProfileTerms, smooth: bool = True
+                 ) -> Estimate:
+    """The expectation over P of ``f`` (exact accuracies of rows of P), or, by the "profiles" method, of
+    ``profile_terms`` (Monte Carlo over vote profiles given each draw)."""
     model = _model(model)
     check_choice(method, "method", EXPECTATION_METHODS)
     draws, order = check_positive_int(draws, "draws"), check_positive_int(order, "order")
-    confidence = check_fraction(confidence, "confidence")
-    rows, weights, method = _points(model, method, draws, check_seed(seed), order)
+    confidence, seed = check_fraction(confidence, "confidence"), check_seed(seed)
+    method = _method(model, method, order, smooth)
+    if method == "profiles":
+        return _summary(_profile_values(model, profile_terms, draws, seed), method, confidence)
+    rows, weights = _points(model, method, draws, seed, order)
     return _summary(f(rows), method, confidence, weights)
 
 
@@ -166,7 +209,9 @@ def expected_actual_accuracy(model: TrustModel, weights: ArrayLike | None = None
     Computed from its definition, independently of Theorem 1: exactly over the
     joint support of a discrete model (as a Fraction when the model and the prior
     are rational), by tensor Gauss-Jacobi quadrature for a Beta model with few
-    sources, or by Monte Carlo over P with the exact accuracy of every draw.
+    sources, by Monte Carlo over P with the exact accuracy of every draw, or by Monte
+    Carlo over P and vote profiles given P, O(n) per profile where an exact accuracy per
+    draw, O(2^(n/2)), costs too much.
 
     Parameters
     ----------
@@ -176,9 +221,14 @@ def expected_actual_accuracy(model: TrustModel, weights: ArrayLike | None = None
         The rule; default ``log_odds_weights(model.mean)``, voting on trust.
     prior : float or Fraction, default=0.5
         Prior probability that the truth is +1.
-    method : {"auto", "exact", "quadrature", "montecarlo"}, default="auto"
-        ``"auto"``: exact for a discrete model, quadrature for a Beta model when
-        ``order ** n_sources <= 200,000``, Monte Carlo otherwise.
+    method : {"auto", "exact", "quadrature", "montecarlo", "profiles"}, default="auto"
+        ``"auto"``: exact for a discrete model with at most 200,000 joint support points,
+        quadrature for a Beta model when ``order ** n_sources <= 200,000``; otherwise
+        ``"montecarlo"`` (exact accuracy per draw of P) below 26 sources and ``"profiles"``
+        from 26 sources on (64 vote profiles per draw of P, scored under the rule, and
+        for the gaps under the rule at the trust and under the oracle on the same
+        random numbers, so differences have small variance). The estimate's
+        ``method`` says which was used.
     draws : int, default=10,000
         Monte Carlo draws of P.
     seed : int, optional
@@ -209,7 +259,8 @@ def expected_actual_accuracy(model: TrustModel, weights: ArrayLike | None = None
                         "exact")
     prior = float(prior)
     return _expectation(model, lambda rows: accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior),
-                        method, draws, seed, order, confidence)
+                        method, draws, seed, order, confidence,
+                        lambda p, key: _gap_profiles(p, w, model.mean, prior, key)[0])
 
 
 def soc_gap(model: TrustModel, trust: ArrayLike | None = None, prior: float = 0.5, *, method: str = "auto",
@@ -244,9 +295,12 @@ def soc_gap(model: TrustModel, trust: ArrayLike | None = None, prior: float = 0.
     check_same_shape(t, (model.n_sources,), "trust", "have one entry per source, like the model",
                      f"trust has shape {t.shape} but the model has {model.n_sources} sources")
     w = log_odds_weights(t)
-    believed = accuracy(t, w, prior).value
-    return _expectation(model, lambda rows: accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior) - believed,
-                        method, draws, seed, order, confidence)
+
+    def gap(rows: NDArray[np.float64]) -> NDArray[np.float64]:  # the profiles never need the believed accuracy
+        return accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior) - accuracy(t, w, prior).value
+
+    return _expectation(model, gap, method, draws, seed, order, confidence,
+                        lambda p, key: _gap_profiles(p, w, t, prior, key)[1])
 
 
 def soo_bounds(model: TrustModel) -> tuple[float, float]:
@@ -277,9 +331,11 @@ def soo_gap(model: TrustModel, prior: float = 0.5, *, method: str = "auto", draw
     """Stability-of-optimality gap ``E[A(P, w(P)) - A(P, w(t))]``: what knowing P would add.
 
     The expected value of perfect information about the trustworthiness; equal to
-    ``E[A*(P)] - A*(t)`` by Theorem 1. Each draw's term is the exact accuracy of the
-    oracle rule minus that of the trust rule on the same P, so every term is >= 0
-    (Theorem 2) up to the tie tolerance: on a near tie of the oracle's weights
+    ``E[A*(P)] - A*(t)`` by Theorem 1. With exact accuracies (methods other than
+    ``"profiles"``) each draw's term is the accuracy of the oracle rule minus that of
+    the trust rule on the same P, so every term is >= 0 (Theorem 2) up to the tie
+    tolerance; with ``"profiles"`` it is the oracle's credit minus the rule's on the
+    same vote profiles, >= 0 only on average. On a near tie of the oracle's weights
     (``0 < |S| <= TIE_RTOL * (sum |w_i(P)| + |b|)``) the oracle tosses a coin where the
     Bayes rule would decide, which can make a term negative by at most a quarter of that
     tolerance (proofs/theorem2_soo_nonnegative.md, "The tie tolerance"). The Monte Carlo
@@ -292,9 +348,8 @@ def soo_gap(model: TrustModel, prior: float = 0.5, *, method: str = "auto", draw
     model : BetaTrust or DiscreteTrust
         The distribution of the trustworthiness P.
     prior, method, draws, seed, order, confidence : see ``expected_actual_accuracy``
-        Except that ``"auto"`` is exact for a discrete model and Monte Carlo for a Beta
-        model (the integrand is not smooth, so quadrature gives no error estimate;
-        ask for it with ``method="quadrature"``).
+        Except that ``"auto"`` never chooses quadrature (the integrand is not smooth, so
+        quadrature gives no error estimate; ask for it with ``method="quadrature"``).
 
     Returns
     -------
@@ -309,15 +364,14 @@ def soo_gap(model: TrustModel, prior: float = 0.5, *, method: str = "auto", draw
     (True, 'montecarlo')
     """
     model, prior = _model(model), check_fraction(prior, "prior")
-    if method == "auto" and isinstance(model, BetaTrust):
-        method = "montecarlo"
     w = log_odds_weights(model.mean)
 
     def gain(rows: NDArray[np.float64]) -> NDArray[np.float64]:
         return accuracy_rows(rows, log_odds_weights(rows.ravel()).reshape(rows.shape), prior) \
             - accuracy_rows(rows, np.broadcast_to(w, rows.shape), prior)
 
-    est = _expectation(model, gain, method, draws, seed, order, confidence)
+    est = _expectation(model, gain, method, draws, seed, order, confidence,
+                       lambda p, key: _gap_profiles(p, w, model.mean, prior, key)[2], smooth=False)
     theorem3, sign_aware = soo_bounds(model)
     ci_low = None if est.ci_low is None else max(est.ci_low, 0.0)  # every term is >= 0 up to the tie tolerance (< 1e-12)
     return Estimate(est.value, est.method, est.stderr, ci_low, est.ci_high, 0.0, theorem3, sign_aware)
@@ -328,7 +382,9 @@ class _GapCurve:
 
     P is drawn from the model and a uniform U per source and draw; the record after m
     observations is the U-quantile of Binomial(m, P), so records grow with m and the gaps
-    of different m are estimated on the same draws (common random numbers).
+    of different m are estimated on the same draws (common random numbers). Below
+    ``PROFILES_FROM`` sources each draw's gap is exact; from there on it is scored on vote
+    profiles given P, the same profiles for every m.
     """
 
     def __init__(self, model: TrustModel, prior: float, draws: int, seed: int | None, confidence: float) -> None:
@@ -336,15 +392,23 @@ class _GapCurve:
         self.model, self.prior, self.confidence = model, prior, confidence
         self.p = model.sample(draws, rng)  # the draws of soo_gap with this seed
         self.u = 1.0 - rng.random(self.p.shape)  # in (0, 1]: the quantile 0 of a binomial would be -1
-        self.oracle = accuracy_rows(self.p, log_odds_weights(self.p.ravel()).reshape(self.p.shape), prior)
+        self.method = "montecarlo" if model.n_sources < PROFILES_FROM else "profiles"
+        if self.method == "profiles":
+            self.key = rng.integers(0, 2 ** 64, dtype=np.uint64)
+        else:
+            self.oracle = accuracy_rows(self.p, log_odds_weights(self.p.ravel()).reshape(self.p.shape), prior)
         self.cache: dict[int, Estimate] = {}
 
     def __call__(self, m: int) -> Estimate:
         if m not in self.cache:
             k = stats.binom.ppf(self.u, m, self.p)
             t = self.model.posterior_mean(k, m)
-            rule = accuracy_rows(self.p, log_odds_weights(t.ravel()).reshape(t.shape), self.prior)
-            self.cache[m] = _summary(self.oracle - rule, "montecarlo", self.confidence)
+            rules = log_odds_weights(t.ravel()).reshape(t.shape)
+            if self.method == "profiles":
+                gaps = _gap_profiles(self.p, rules, self.model.mean, self.prior, self.key)[2]
+            else:
+                gaps = self.oracle - accuracy_rows(self.p, rules, self.prior)
+            self.cache[m] = _summary(gaps, self.method, self.confidence)
         return self.cache[m]
 
 
@@ -355,8 +419,10 @@ def planned_soo_gap(model: TrustModel, observations: int, prior: float = 0.5, *,
     ``E[A(P, w(P)) - A(P, w(T_m))]`` with ``P`` drawn from the model (the prior, before the
     observations), ``K_i ~ Binomial(m, P_i)`` the new records and ``T_m = E[P | K]`` the
     trust after them (``model.posterior_mean``): what voting on trust will still cost once
-    the gold is collected. By Monte Carlo over P and the records with the exact accuracy of
-    each draw; at ``observations=0`` it is ``soo_gap`` on the same draws. It never increases
+    the gold is collected. By Monte Carlo over P and the records, with the exact accuracy of
+    each draw below 26 sources (at ``observations=0`` it is then ``soo_gap`` on the same
+    draws) and from 26 sources on over 64 vote profiles per draw, the same profiles for
+    every m, scored under both rules (``method="profiles"``). It never increases
     with m in expectation: the records of m + 1 observations tell more than those of m, and
     ``w(T_m)`` is the Bayes rule given them (Theorems 1 and 2).
 
@@ -378,7 +444,7 @@ def planned_soo_gap(model: TrustModel, observations: int, prior: float = 0.5, *,
     Returns
     -------
     Estimate
-        ``value``, ``stderr`` and the interval, ``method="montecarlo"``.
+        ``value``, ``stderr`` and the interval, ``method="montecarlo"`` or ``"profiles"``.
 
     Examples
     --------

@@ -31,8 +31,9 @@ def gap_profiles(p, w_trust, t_thr, bias, prior, rtol, profiles, key):
     p : float64 array of shape (draws, n), C-contiguous
         Rows of trustworthiness P in [0, 1] (0 and 1 allowed). The oracle weights of a row are
         ``w(P_i) = ln(P_i / (1 - P_i))``, infinite at 0 and 1.
-    w_trust : float64 array of shape (n,)
-        The fixed rule's weights, usually ``ln(t_i / (1 - t_i))``; ``±inf`` allowed.
+    w_trust : float64 array of shape (1, n) or (draws, n), C-contiguous
+        The trust rule's weights, usually ``ln(t_i / (1 - t_i))``; ``±inf`` allowed. One row for a fixed
+        rule, or one row per draw (a rule learned from records drawn with P, as in planning).
     t_thr : uint64 array of shape (n,)
         ``montecarlo.thresholds(t)``: the integer thresholds of the trust t, for the SoC coupling.
     bias : float
@@ -68,19 +69,21 @@ def gap_profiles(p, w_trust, t_thr, bias, prior, rtol, profiles, key):
     """
     draws, n = p.shape
     key = np.uint64(key)
-    # the trust rule split once: finite weights (0 where infinite) and the signs of the infinite ones
-    w_fin, w_sign = np.empty(n), np.empty(n)
-    abs_sum, has_inf = 0.0, False
-    for i in range(n):
-        if np.isinf(w_trust[i]):
-            w_fin[i], w_sign[i] = 0.0, (1.0 if w_trust[i] > 0.0 else -1.0)
-            has_inf = True
-        else:
-            w_fin[i], w_sign[i] = w_trust[i], 0.0
-            abs_sum += abs(w_trust[i])
-    tol_trust = rtol * (abs_sum + abs(bias))
+    per_draw = 1 if w_trust.shape[0] > 1 else 0
     actual, soc, soo = np.empty(draws), np.empty(draws), np.empty(draws)
     for d in prange(draws):
+        # the trust rule of this draw split: finite weights (0 where infinite) and the signs of the infinite ones
+        row = d * per_draw
+        w_fin, w_sign = np.empty(n), np.empty(n)
+        abs_sum, has_inf = 0.0, False
+        for i in range(n):
+            if np.isinf(w_trust[row, i]):
+                w_fin[i], w_sign[i] = 0.0, (1.0 if w_trust[row, i] > 0.0 else -1.0)
+                has_inf = True
+            else:
+                w_fin[i], w_sign[i] = w_trust[row, i], 0.0
+                abs_sum += abs(w_trust[row, i])
+        tol_trust = rtol * (abs_sum + abs(bias))
         # the oracle of this row: thresholds, finite weights (0 where P_i is 0 or 1), its own tolerance
         p_thr, w_or = np.empty(n, np.uint64), np.empty(n)
         sure, or_sum = 0, 0.0
