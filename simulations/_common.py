@@ -39,6 +39,13 @@ class Population:
     concentration: float
     expert_mean: float | None = None
 
+    def law(self, n_sources):
+        """The law of the panel's trustworthiness as a ``wt.BetaTrust``: what is known before any gold."""
+        means = np.full(n_sources, self.mean)
+        if self.expert_mean is not None:
+            means[0] = self.expert_mean
+        return wt.BetaTrust(means * self.concentration, (1 - means) * self.concentration)
+
     def draw(self, rng, n_sources):
         p = rng.beta(self.mean * self.concentration, (1 - self.mean) * self.concentration, size=n_sources)
         if self.expert_mean is not None:

@@ -5,6 +5,16 @@ the trustworthiness would add) is estimated by Monte Carlo over the trust model'
 ``P`` with a 99% interval, next to its proven bounds: 0, the sign-aware bound and
 Theorem 3's ``sum_i E|P_i - t_i|``. The panel's realised regret
 ``A(p, w(p)) - A(p, w(t))`` at its hidden trustworthiness ``p`` is recorded too.
+
+Planning (table ``planning``): for each population and panel size, the gold observations per
+source that each planning rule asks for before any gold is collected, for a target gap of
+``EPSILON``, against the gold that achieves it. The rules: the expected gap itself under the
+population's law (``observations_needed(law, epsilon)``), the expected Theorem 3 bound
+(``criterion="theorem 3 bound"``), and the regret at fixed trustworthiness equal to the law's mean
+with trust learned afresh (``observations_needed(law.mean, epsilon)``). The gold that achieves
+the target is found by a separate Monte Carlo written here: panels drawn from the population,
+a record of ``m`` gold observations per source drawn by numpy, the trust the law's posterior mean,
+and the exact accuracies ``wt.accuracy``; the smallest ``m`` whose mean gap is below ``EPSILON``.
 """
 
 import numpy as np
@@ -30,10 +40,68 @@ def soo_panel(population, n_sources, observations, panel_seed, draws, seed):
             "regret": c.regret(p, model.mean)}
 
 
+EPSILON = 0.01  # the target gap of the planning table
+MAX_OBSERVATIONS = 100_000  # the planning rules search up to here; a rule not reaching the target asks for more
+
+
+class _RealisedGap:
+    """The mean gap ``A(p, w(p)) - A(p, w(T_m))`` over ``draws`` panels drawn from the population, after ``m`` gold
+    observations per source: the same panels for every m (drawn first from ``seed``), the records from a generator
+    seeded by (seed, m)."""
+
+    def __init__(self, population, n_sources, draws, seed):
+        self.seed, self.law = seed, c.POPULATIONS[population].law(n_sources)
+        rng = np.random.default_rng([seed, 0])
+        self.p = np.array([c.POPULATIONS[population].draw(rng, n_sources) for _ in range(draws)])
+        self.oracle = np.array([wt.accuracy(row, wt.log_odds_weights(row)).value for row in self.p])
+
+    def __call__(self, m):
+        successes = np.random.default_rng([self.seed, 1, m]).binomial(m, self.p)
+        trust = self.law.posterior_mean(successes, m)
+        rule = np.array([wt.accuracy(row, wt.log_odds_weights(t)).value for row, t in zip(self.p, trust)])
+        return float(np.mean(self.oracle - rule))
+
+
+def achieving(gap, epsilon, most):
+    """The fewest m >= 1 with ``gap(m) < epsilon`` (doubling, then bisection), or inf if ``most`` does not reach."""
+    low, high = 0, 1
+    while gap(high) >= epsilon:
+        if high >= most:
+            return np.inf
+        low, high = high, min(2 * high, most)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if gap(middle) < epsilon:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def plan_panel(population, n_sources, draws, seed):
+    """The gold per source each planning rule asks for, from the population's law alone, and the gold that achieves
+    a mean gap below EPSILON (inf where a rule does not reach the target within MAX_OBSERVATIONS)."""
+    law = c.POPULATIONS[population].law(n_sources)
+    expected = wt.observations_needed(law, EPSILON, draws=draws, seed=seed)
+    try:
+        theorem3 = wt.observations_needed(law, EPSILON, criterion="theorem 3 bound",
+                                          max_observations=MAX_OBSERVATIONS).observations
+    except ValueError:  # the bound is still above the target at MAX_OBSERVATIONS
+        theorem3 = np.inf
+    regret = wt.observations_needed(law.mean, EPSILON, draws=draws, seed=seed).observations
+    gap = _RealisedGap(population, n_sources, draws, seed)
+    return {"expected_gap_plan": expected.observations, "expected_gap_low": expected.low,
+            "expected_gap_high": expected.high, "theorem3_plan": theorem3, "regret_plan": regret,
+            "achieving": achieving(gap, EPSILON, MAX_OBSERVATIONS), "gap_at_plan": gap(expected.observations)}
+
+
 def run(quick=False, seed=0, *, executor=None):
-    """One row per panel: the SoO gap, its 99% interval, its two upper bounds and the realised regret."""
-    grid = c.panel_grid(quick, seed, draws=[c.size(quick).draws])
-    return {"panels": c.sweep(soo_panel, grid, seed, executor)}
+    """One row per panel: the SoO gap, its 99% interval, its bounds and the realised regret; and one row per
+    population and panel size: the gold each planning rule asks for and the gold that achieves the target."""
+    size = c.size(quick)
+    grid = c.panel_grid(quick, seed, draws=[size.draws])
+    planning = {"population": list(c.POPULATIONS), "n_sources": list(size.n_sources), "draws": [size.draws // 8]}
+    return {"panels": c.sweep(soo_panel, grid, seed, executor), "planning": c.sweep(plan_panel, planning, seed, executor)}
 
 
 def _by_observations(df):
@@ -93,6 +161,33 @@ def verdict(tables):
     ])
 
 
+PLANS = {"expected_gap_plan": "expected gap (the default)", "theorem3_plan": "expected Theorem 3 bound",
+         "regret_plan": "regret at the law's mean, trust learned afresh"}
+
+
+def _gold(x):
+    return f"> {MAX_OBSERVATIONS:,}" if np.isinf(x) else f"{x:,.0f}"
+
+
+def answers(tables):
+    """How much gold each planning rule asks for, against the gold that achieves the target."""
+    plans = tables["planning"]
+    parts = []
+    for column, label in PLANS.items():
+        ratio = plans[column] / plans["achieving"]
+        within = int(((ratio <= 2) & (ratio >= 0.5)).sum())
+        parts.append(f"{label}: {_gold(plans[column].min())} to {_gold(plans[column].max())} observations per "
+                     f"source, within a factor of 2 of the achieving gold in {c.percent(within, len(plans))} "
+                     f"(population, panel size) cells")
+    met = int((plans["gap_at_plan"] < EPSILON * 1.2).sum())
+    return [(f"How much gold does each planning rule ask for, for a gap below {EPSILON}?",
+             f"The gold that achieves it, by a Monte Carlo separate from the library's, is "
+             f"{_gold(plans['achieving'].min())} to {_gold(plans['achieving'].max())} observations per source; "
+             + "; ".join(parts) + f". At the expected-gap rule's answer the separately estimated gap is below "
+             f"{1.2 * EPSILON:.3g} in {c.percent(met, len(plans))} cells (largest "
+             f"{plans['gap_at_plan'].max():.4f}).")]
+
+
 def plot(tables):
     df = tables["panels"]
     n_values = sorted(df["n_sources"].unique())
@@ -124,5 +219,29 @@ def plot(tables):
     ax.set(xscale="log", yscale="log", xlabel="Theorem 3 bound sum_i E|P_i - t_i|",
            ylabel="SoO gap and sign-aware bound", title="Every panel: gap <= sign-aware bound <= Theorem 3 bound")
     ax.legend(loc="upper left", fontsize="small")
-    return [fig1, fig2]
+    return [fig1, fig2, _plot_planning(tables["planning"])]
+
+
+def _plot_planning(plans):
+    n_values = sorted(plans["n_sources"].unique())
+    fig, axes = c.figure(1, len(n_values), sharey=True, title=f"Gold per source asked for a gap below {EPSILON}, by "
+                         "each planning rule, and the gold that achieves it (triangles: not reached by "
+                         f"{MAX_OBSERVATIONS:,})")
+    populations = list(c.POPULATIONS)
+    markers = dict(zip(PLANS, ["o", "s", "D"]))
+    for ax, n in zip(axes, n_values):
+        part = plans[plans["n_sources"] == n].set_index("population").reindex(populations)
+        x = np.arange(len(populations))
+        ax.bar(x, part["achieving"], color="lightgray", label="achieves the target (separate Monte Carlo)")
+        for k, (column, label) in enumerate(PLANS.items()):
+            y = part[column].to_numpy(dtype=float)
+            reached = np.isfinite(y)
+            ax.plot(x[reached] + 0.2 * (k - 1), y[reached], markers[column], ms=5, label=label)
+            ax.plot(x[~reached] + 0.2 * (k - 1), np.full((~reached).sum(), MAX_OBSERVATIONS), "^", ms=6,
+                    color=ax.lines[-1].get_color())
+        ax.set(yscale="log", title=f"{n} sources", xticks=x)
+        ax.set_xticklabels(populations, rotation=30, ha="right", fontsize="small")
+    axes[0].set_ylabel("gold observations per source")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize="small")
+    return fig
 

@@ -195,3 +195,12 @@ def test_crowds_are_paired_and_as_described():
     assert biased.sum() == 15
     assert says_one[biased].mean() == pytest.approx(0.65, abs=0.02)
     assert says_one[~biased].mean() == pytest.approx(0.5, abs=0.02)
+
+
+def test_the_achieving_gold_is_the_first_m_below_the_target():
+    """soo.achieving, the search of the separate Monte Carlo: the first m with a gap below the target, for a gap that
+    crosses it between two doublings, at m = 1, and never (inf)."""
+    from simulations import soo
+    assert soo.achieving(lambda m: 1.0 / m, 0.01, 10_000) == 101
+    assert soo.achieving(lambda m: 0.0, 0.01, 10_000) == 1
+    assert soo.achieving(lambda m: 1.0 / m, 0.01, 64) == np.inf
