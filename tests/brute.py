@@ -4,6 +4,9 @@
 (docs/design.md, section 3). Infinite weights decide by their signed count K when it is
 not zero; otherwise the finite sum S decides, with bias b = ln(prior / (1 - prior)):
 credit = prior g(S + b) + (1 - prior) g(S - b).
+
+Also the kernels' documented random numbers, re-implemented in plain Python integers: SplitMix64 as a
+counter-based stream (``wmvtrust/_kernels/common.py``), so that tests can replay a kernel's profiles one by one.
 """
 
 import itertools
@@ -25,25 +28,32 @@ def _signed_count(w, c):
     return sum((1 if wi > 0 else -1) * (2 * ci - 1) for wi, ci in zip(w, c) if math.isinf(wi))
 
 
+def credit(count, s, b, prior, tol):
+    """The credit of one profile, expected over the truth: the signed count ``count`` of infinite-weight votes
+    decides when it is not 0, else ``prior g(s + b) + (1 - prior) g(s - b)``, a sum within ``tol`` of 0 a tie."""
+    if count != 0:
+        return 1.0 if count > 0 else 0.0
+
+    def g(x):
+        return 1.0 if x > tol else 0.5 if x >= -tol else 0.0
+
+    return prior * g(s + b) + (1 - prior) * g(s - b)
+
+
+def profile_credit(w, signs, prior):
+    """The credit of weights ``w`` when source i votes for the truth iff ``signs[i] = +1``: the tie tolerance is
+    1e-12 (sum of |finite w_i| + |b|)."""
+    b = math.log(prior / (1 - prior))
+    tol = 1e-12 * (sum(abs(x) for x in w if math.isfinite(x)) + abs(b))
+    count = sum((1 if wi > 0 else -1) * si for wi, si in zip(w, signs) if math.isinf(wi))
+    s = sum(wi * si for wi, si in zip(w, signs) if math.isfinite(wi))
+    return credit(count, s, b, prior, tol)
+
+
 def accuracy_brute(q, w, prior=0.5):
     """A(q, w) in floating point, a weighted sum within the tie tolerance counting as a tie."""
     q, w = [float(x) for x in q], [float(x) for x in w]
-    b = math.log(prior / (1 - prior))
-    tol = 1e-12 * (sum(abs(x) for x in w if math.isfinite(x)) + abs(b))
-
-    def g(s):
-        return 1.0 if s > tol else 0.5 if s >= -tol else 0.0
-
-    terms = []
-    for p, c in _profiles(q, 1.0):
-        k = _signed_count(w, c)
-        if k != 0:
-            credit = 1.0 if k > 0 else 0.0
-        else:
-            s = sum(wi * (2 * ci - 1) for wi, ci in zip(w, c) if math.isfinite(wi))
-            credit = prior * g(s + b) + (1 - prior) * g(s - b)
-        terms.append(p * credit)
-    return math.fsum(terms)
+    return math.fsum(p * profile_credit(w, [2 * ci - 1 for ci in c], prior) for p, c in _profiles(q, 1.0))
 
 
 def accuracy_exact(q, w):
@@ -106,3 +116,29 @@ def accuracy_numpy(q, w, prior=0.5):
     """A(q, w) from ``profile_credits``: sum over all 2**n profiles of P(c) credit(c)."""
     probs, credits = profile_credits(q, w, prior)
     return math.fsum(probs * credits)
+
+
+M64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15  # the SplitMix64 increment
+
+
+def splitmix(z):
+    """The SplitMix64 output function."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def stream(key, index):
+    """Start state of stream ``index`` of the run keyed by ``key``."""
+    return splitmix(key ^ splitmix(index * GOLDEN & M64))
+
+
+def profile_signs(key, draw, profile, *rows):
+    """Replay profile ``profile`` of draw ``draw``: source i reads the (i + 1)-th step of the stream
+    stream(stream(key, draw), profile), the 53-bit k of a uniform k 2**-53, and votes for the truth (+1, else -1)
+    under trustworthiness q iff k < ceil(q 2**53). One list of signs per row of trustworthiness in ``rows``, all
+    from the same uniforms."""
+    state = stream(stream(key, draw), profile)
+    bits = [splitmix((state + (i + 1) * GOLDEN) & M64) >> 11 for i in range(len(rows[0]))]
+    return [[1 if k < math.ceil(q * 2.0**53) else -1 for k, q in zip(bits, row)] for row in rows]

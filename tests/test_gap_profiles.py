@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import wmvtrust as wt
-from brute import accuracy_brute, near_tie_mass
+from brute import accuracy_brute, near_tie_mass, profile_credit, profile_signs
 from wmvtrust._kernels import gap_profiles, thresholds
 
 LN2 = math.log(2.0)
@@ -127,39 +127,6 @@ def test_rows_that_differ_match_brute_force_row_by_row():
     assert_unbiased(soo - (exact_oracle - exact_actual), 0.0, "soo")
 
 
-M64 = (1 << 64) - 1
-GOLDEN = 0x9E3779B97F4A7C15
-
-
-def splitmix(z):
-    """The SplitMix64 output function, in plain Python integers."""
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-def stream(key, index):
-    return splitmix(key ^ splitmix(index * GOLDEN & M64))
-
-
-def profile_credit(w, signs, prior):
-    """The credit of weights w when source i votes for the truth iff signs[i] = +1 (brute.py's rule, one profile)."""
-    b = math.log(prior / (1 - prior))
-    count = sum((1 if wi > 0 else -1) * si for wi, si in zip(w, signs) if math.isinf(wi))
-    if count != 0:
-        return 1.0 if count > 0 else 0.0
-    s = 0.0
-    for wi, si in zip(w, signs):
-        if math.isfinite(wi):
-            s += wi * si
-    tol = 1e-12 * (sum(abs(wi) for wi in w if math.isfinite(wi)) + abs(b))
-
-    def g(x):
-        return 1.0 if x > tol else 0.5 if x >= -tol else 0.0
-
-    return prior * g(s + b) + (1 - prior) * g(s - b)
-
-
 def test_each_profile_is_the_documented_stream_and_rule():
     """An independent re-implementation of the documented layout: profile r of draw d reads the (i + 1)-th step of
     the SplitMix64 stream stream(stream(key, d), r) for source i, and a uniform k * 2**-53 is below q iff
@@ -177,10 +144,7 @@ def test_each_profile_is_the_documented_stream_and_rule():
         w_oracle = log_odds(p[d])
         sums = [0.0, 0.0, 0.0]
         for r in range(profiles):
-            state = stream(stream(key, d), r)
-            bits = [splitmix((state + (i + 1) * GOLDEN) & M64) >> 11 for i in range(n)]
-            under_p = [1 if k < math.ceil(q * 2.0**53) else -1 for k, q in zip(bits, p[d])]
-            under_t = [1 if k < math.ceil(q * 2.0**53) else -1 for k, q in zip(bits, t)]
+            under_p, under_t = profile_signs(key, d, r, p[d], t)
             x_p, x_t, x_o = (profile_credit(w, under_p, prior), profile_credit(w, under_t, prior),
                              profile_credit(w_oracle, under_p, prior))
             sums = [sums[0] + x_p, sums[1] + (x_p - x_t), sums[2] + (x_o - x_p)]

@@ -11,7 +11,8 @@ from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVot
 from .ensemble import EnsembleBelief, TrustEnsemble, plurality_vote
 from .estimators import EMTrust, tempered_trust, trust_em, trust_from_gold, trust_mle
 from .stability import (Estimate, ObservationsNeeded, believed_accuracy, expected_actual_accuracy, expected_regret,
-                        frequentist_soc_gap, observations_needed, planned_soo_gap, soc_gap, soo_bounds, soo_gap)
+                        frequentist_soc_gap, observations_needed, planned_soo_gap, soc_gap, soo_bounds, soo_gap,
+                        soo_pivotal_bound)
 from .sensitivity import accuracy_loss_curve, decision_margin, derivatives, trust_radius
 from .sweep import sweep
 from .trust import BetaTrust, DiscreteTrust
@@ -25,5 +26,5 @@ __all__ = ["TIE_RTOL", "Accuracy", "BetaTrust", "ConfusionMatrixVote", "Difficul
            "ObservationsNeeded", "TrustEnsemble", "WeightedMajorityVote", "accuracy", "accuracy_fraction", "accuracy_loss_curve", "accuracy_mc",
            "believed_accuracy", "decide", "decision_margin", "derivatives", "expected_actual_accuracy",
            "expected_regret", "frequentist_soc_gap", "io", "log_odds_weights", "observations_needed", "planned_soo_gap", "plurality_vote", "read_votes", "soc_gap",
-           "soo_bounds", "soo_gap", "sweep", "tempered_trust", "trust_em", "trust_from_gold", "trust_mle",
+           "soo_bounds", "soo_gap", "soo_pivotal_bound", "sweep", "tempered_trust", "trust_em", "trust_from_gold", "trust_mle",
            "trust_radius", "warm_up"]

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ._kernels import gap_profiles, thresholds
+from ._kernels import gap_profiles, pivotal_bound_profiles, thresholds
 from ._kernels.rows import ENUMERATE_UP_TO
 from .accuracy import MITM_PARALLEL_FROM, accuracy, accuracy_mc, accuracy_rows
 from .crowd import WeightedMajorityVote
@@ -42,6 +42,7 @@ def warm_up() -> float:
     # the stability gaps over vote profiles, with the argument types their callers pass
     gap_profiles(np.array([q, [0.0, 1.0, 0.5]]), log_odds_weights(q)[None, :], thresholds(q), bias(0.4), 0.4,
                  TIE_RTOL, 2, np.random.SeedSequence(0).generate_state(1, np.uint64)[0])
+    pivotal_bound_profiles(np.array([q, [0.0, 1.0, 0.5]]), np.array(q), bias(0.4), 0.4, TIE_RTOL, 2, np.uint64(1))
     trust_radius(q, space="probability")  # also the decision margin
     small = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
     large = pd.DataFrame({"task": np.arange(40_000) // 2, "worker": np.arange(40_000) % 7, "label": np.arange(40_000) % 3})

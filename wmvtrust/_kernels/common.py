@@ -24,6 +24,15 @@ def credit(s, tol):
 
 
 @nb.njit(cache=True, inline="always")
+def profile_credit(count, s, bias, prior, tol):
+    """The credit of one profile, expected over the truth: the infinite weights' signed ``count`` decides first,
+    then the finite sum ``s`` shifted by the bias towards each truth."""
+    if count != 0.0:
+        return 1.0 if count > 0.0 else 0.0
+    return prior * credit(s + bias, tol) + (1.0 - prior) * credit(s - bias, tol)
+
+
+@nb.njit(cache=True, inline="always")
 def neumaier_add(total, comp, x):
     """One step of Neumaier's compensated summation; returns the new (total, comp)."""
     t = total + x

@@ -11,15 +11,7 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from .common import GOLDEN, credit, stream, threshold, uniform_bits
-
-
-@nb.njit(cache=True, inline="always")
-def _score(s, count, bias, prior, tol):
-    """The credit of one profile, expected over the truth: the infinite weights' signed count first."""
-    if count != 0.0:
-        return 1.0 if count > 0.0 else 0.0
-    return prior * credit(s + bias, tol) + (1.0 - prior) * credit(s - bias, tol)
+from .common import GOLDEN, profile_credit, stream, threshold, uniform_bits
 
 
 @nb.njit(cache=True, parallel=True)
@@ -119,9 +111,9 @@ def gap_profiles(p, w_trust, t_thr, bias, prior, rtol, profiles, key):
                 for i in range(n):
                     k_p += w_sign[i] * sign_p[i]
                     k_t += w_sign[i] * sign_t[i]
-            x_p = _score(s_p, k_p, bias, prior, tol_trust)
-            x_t = _score(s_t, k_t, bias, prior, tol_trust)
-            x_o = 1.0 if sure > 0 else _score(s_o, 0.0, bias, prior, tol_or)
+            x_p = profile_credit(k_p, s_p, bias, prior, tol_trust)
+            x_t = profile_credit(k_t, s_t, bias, prior, tol_trust)
+            x_o = 1.0 if sure > 0 else profile_credit(0.0, s_o, bias, prior, tol_or)
             sum_actual += x_p
             sum_soc += x_p - x_t
             sum_soo += x_o - x_p
