@@ -36,7 +36,7 @@ def median_time(fn, repeat, min_seconds=0.2):
 def fmt_time(seconds):
     if seconds < 1e-3:
         return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1.0:
+    if seconds < 0.9995:  # not "1e+03 ms"
         return f"{seconds * 1e3:.3g} ms"
     return f"{seconds:.3g} s"
 

@@ -108,3 +108,14 @@ def test_planning_on_profiles_agrees_with_exact_accuracies_on_the_same_draws(mon
         # the profile noise of a mean over 300 draws: at most the standard error of the profile estimate itself
         assert abs(a.value - b.value) <= Z * a.stderr, m
     assert exact[0].value > exact[1].value > exact[2].value
+
+
+def test_soo_gap_reports_the_pivotality_bound_unless_asked_not_to():
+    """By default the SoO estimate carries soo_pivotal_bound on the same draws and seed; pivotal_bound=False leaves it
+    None and the gap unchanged."""
+    with_bound = wt.soo_gap(DISCRETE, method="profiles", draws=2_000, seed=3)
+    alone = wt.soo_pivotal_bound(DISCRETE, draws=2_000, seed=3)
+    assert (with_bound.pivotal_bound, with_bound.pivotal_bound_stderr) == (alone.value, alone.stderr)
+    without = wt.soo_gap(DISCRETE, method="profiles", draws=2_000, seed=3, pivotal_bound=False)
+    assert without.pivotal_bound is None and without.pivotal_bound_stderr is None
+    assert without.value == with_bound.value

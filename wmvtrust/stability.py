@@ -335,7 +335,8 @@ def soo_bounds(model: TrustModel) -> tuple[float, float]:
 
 
 def soo_gap(model: TrustModel, prior: float = 0.5, *, method: str = "auto", draws: int = DEFAULT_DRAWS,
-            seed: int | None = None, order: int = DEFAULT_ORDER, confidence: float = 0.95) -> Estimate:
+            seed: int | None = None, order: int = DEFAULT_ORDER, confidence: float = 0.95,
+            pivotal_bound: bool = True) -> Estimate:
     """Stability-of-optimality gap ``E[A(P, w(P)) - A(P, w(t))]``: what knowing P would add.
 
     The expected value of perfect information about the trustworthiness; equal to
@@ -360,6 +361,10 @@ def soo_gap(model: TrustModel, prior: float = 0.5, *, method: str = "auto", draw
     prior, method, draws, seed, order, confidence : see ``expected_actual_accuracy``
         Except that ``"auto"`` never chooses quadrature (the integrand is not smooth, so
         quadrature gives no error estimate; ask for it with ``method="quadrature"``).
+    pivotal_bound : bool, default=True
+        Estimate the pivotality bound too (``soo_pivotal_bound``, on ``draws`` draws); its
+        Monte Carlo costs about as much as the gap's by vote profiles. False leaves the
+        estimate's ``pivotal_bound`` None.
 
     Returns
     -------
@@ -384,10 +389,10 @@ def soo_gap(model: TrustModel, prior: float = 0.5, *, method: str = "auto", draw
     est = _expectation(model, gain, method, draws, seed, order, confidence,
                        lambda p, key: _gap_profiles(p, w, model.mean, prior, key)[2], smooth=False)
     theorem3, sign_aware = soo_bounds(model)
-    pivotal = soo_pivotal_bound(model, prior, draws=draws, seed=seed, confidence=confidence)
+    pivotal = soo_pivotal_bound(model, prior, draws=draws, seed=seed, confidence=confidence) if pivotal_bound else None
     ci_low = None if est.ci_low is None else max(est.ci_low, 0.0)  # every term is >= 0 up to the tie tolerance (< 1e-12)
-    return Estimate(est.value, est.method, est.stderr, ci_low, est.ci_high, 0.0, theorem3, sign_aware, float(pivotal),
-                    pivotal.stderr)
+    return Estimate(est.value, est.method, est.stderr, ci_low, est.ci_high, 0.0, theorem3, sign_aware,
+                    None if pivotal is None else float(pivotal), None if pivotal is None else pivotal.stderr)
 
 
 def soo_pivotal_bound(model: TrustModel, prior: float = 0.5, *, levels: int = PIVOT_LEVELS,
