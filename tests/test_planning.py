@@ -3,7 +3,6 @@ observations_needed on a prior, against references written here (numpy sampling 
 
 import itertools
 import math
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -89,16 +88,13 @@ def test_the_planned_gap_falls_with_the_observations_and_reaches_zero_for_a_cert
 # ---------------------------------------------------------------- observations needed, planned by the gap
 
 
-def test_the_default_example_is_planned_within_a_factor_two_in_under_five_seconds():
-    """benchmarks/stability.py's default example: 10 sources with a Beta(1, 1) prior, epsilon 0.01. The answer m
-    must bring the expected gap below 0.01 while m / 2 must not, by the independent Monte Carlo (the gap there is
-    about 0.009 at m = 16 and 0.018 at m = 8); the Theorem 3 bound asked for about 98,000."""
+def test_the_default_example_is_planned_within_a_factor_two():
+    """benchmarks/stability.py's default example (which times it): 10 sources with a Beta(1, 1) prior, epsilon 0.01.
+    The answer m must bring the expected gap below 0.01 while m / 2 must not, by the independent Monte Carlo (the gap
+    there is about 0.009 at m = 16 and 0.018 at m = 8); the Theorem 3 bound asked for about 98,000."""
     prior, epsilon = wt.BetaTrust(np.ones(10), np.ones(10)), 0.01
-    wt.planned_soo_gap(prior, 1, draws=10, seed=0)  # compile outside the timing
-    start = time.perf_counter()
     needed = wt.observations_needed(prior, epsilon)
-    seconds = time.perf_counter() - start
-    assert needed.criterion == "expected gap" and needed.value < epsilon and seconds < 5.0
+    assert needed.criterion == "expected gap" and needed.value < epsilon
     assert needed.low <= needed.observations <= needed.high
     m = needed.observations
     at_2m, _ = independent_planned_gap(np.ones(10), np.ones(10), 2 * m, 4_000, seed=11)
