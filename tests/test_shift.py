@@ -86,3 +86,82 @@ CASES = [
 def test_errors_name_the_argument_and_the_value(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
+
+
+def ipf(s, prior, rounds=200):
+    """Iterative proportional fitting written here: column weights w with mean_j (s_j w / s_j . w) = prior."""
+    w = np.ones(s.shape[1])
+    for _ in range(rounds):
+        a = s * w / (s @ w)[:, None]
+        w = w * prior / a.mean(axis=0)
+    return s * w / (s @ w)[:, None]
+
+
+def test_prior_match_reaches_the_marginal_by_one_weight_per_label():
+    rng = np.random.default_rng(4)
+    s = random_probabilities(rng, 500, 4, 2.0) * [3.0, 1.0, 1.0, 0.5]
+    s /= s.sum(axis=1, keepdims=True)
+    prior = np.array([0.1, 0.2, 0.3, 0.4])
+    matched = wt.prior_match(s, prior)
+    np.testing.assert_allclose(matched.mean(axis=0), prior, atol=1e-9)
+    np.testing.assert_allclose(matched.sum(axis=1), 1.0, atol=1e-12)
+    ratio = matched / s  # row-normalised s * w: the ratio of two columns is w_j / w_k in every row
+    np.testing.assert_allclose(ratio[:, 1:] / ratio[:, :1], np.broadcast_to(ratio[0, 1:] / ratio[0, 0], (500, 3)),
+                               rtol=1e-10)
+    np.testing.assert_allclose(matched, ipf(s, prior), rtol=1e-9)
+
+
+def prior_matched_by_definition(val, truth, d_val, test, d_test, bandwidth=0.08):
+    """The estimator written from its definition: IPF to the validation label frequencies, the score of each
+    decision, ATC (by atc_by_definition's threshold search) and DoC on it, the gate."""
+    prior = np.bincount(truth, minlength=val.shape[1]) / truth.size
+    c_val = ipf(val, prior)[np.arange(truth.size), d_val]
+    c_test = ipf(test, prior)[np.arange(d_test.size), d_test]
+    right = d_val == truth
+    atc = atc_by_definition(c_val[:, None], right, c_test[:, None], lambda row: row[0])
+    doc = right.mean() - c_val.mean() + c_test.mean()
+    k = 0.5 * math.exp(-max(doc - atc, 0.0) / bandwidth)
+    return (1 - k) * atc + k * doc, atc, doc
+
+
+@pytest.mark.parametrize("tilt", [1.0, 8.0])
+def test_prior_matched_accuracy_is_its_definition_and_undoes_a_tilt(tilt):
+    """Ten labels, decisions the argmax of the probabilities: the estimate is its definition written here; on the
+    validation set itself it is the validation accuracy; and a test set whose probabilities all lean towards label
+    0 by a factor (decisions kept) gets the same estimate as the untilted one: the matching undoes the lean, where
+    plain ATC reads the raised confidence as accuracy."""
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 10, 600)
+    val = random_probabilities(rng, 600, 10, 1.5) + 2.0 * np.eye(10)[truth] * (rng.random(600) < 0.7)[:, None]
+    val /= val.sum(axis=1, keepdims=True)
+    test = random_probabilities(rng, 400, 10, 1.5)
+    d_val, d_test = val.argmax(axis=1), test.argmax(axis=1)
+    tilted = test * np.r_[tilt, np.ones(9)]
+    tilted /= tilted.sum(axis=1, keepdims=True)
+    got = wt.prior_matched_accuracy(val, truth, d_val, tilted, d_test)
+    assert got == pytest.approx(prior_matched_by_definition(val, truth, d_val, tilted, d_test)[0], abs=1e-9)
+    assert got == pytest.approx(wt.prior_matched_accuracy(val, truth, d_val, test, d_test), abs=1e-9)
+    assert wt.prior_matched_accuracy(val, truth, d_val, val, d_val) == pytest.approx((d_val == truth).mean(), abs=1e-12)
+    assert 0.6 < (d_val == truth).mean() < 0.9
+    if tilt > 1:
+        plain_atc = wt.atc_accuracy(val, d_val == truth, tilted, score="confidence")
+        assert plain_atc > wt.atc_accuracy(val, d_val == truth, test, score="confidence") + 0.05
+
+
+PM_CASES = [
+    (lambda: wt.prior_match([[0.5, 0.5]], [0.5, 0.6]), "prior must hold 2 label frequencies summing to 1; got "
+                                                       "[0.5, 0.6]"),
+    (lambda: wt.prior_match([[1.0, 0.0], [1.0, 0.0]], [0.5, 0.5]), "prior must give frequency 0 to a label no row "
+                                                                   "predicts; prior[1] = 0.5"),
+    (lambda: wt.prior_matched_accuracy(VAL, [0, 2], [0, 1], VAL, [0, 1]), "val_truth must hold label indices from 0 to "
+                                                                          "1; val_truth[1] = 2"),
+    (lambda: wt.prior_matched_accuracy(VAL, [0, 1], [0], VAL, [0, 1]), "val_decision must hold one label index per "
+                                                                       "example; got shape (1,) for 2 examples"),
+    (lambda: wt.prior_matched_accuracy(VAL, [0, 1], [0, 1], VAL, [0, 1], bandwidth=0.0), "bandwidth must be"),
+]
+
+
+@pytest.mark.parametrize(("call", "message"), PM_CASES)
+def test_prior_matching_errors_name_the_argument(call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
