@@ -199,15 +199,25 @@ def prior_match(proba: ArrayLike, prior: ArrayLike, *, rounds: int = PRIOR_MATCH
     [0.5, 0.5]
     """
     s = _probabilities(proba, "proba")
+    return _prior_match(s, _prior(prior, s.shape[1]), check_positive_int(rounds, "rounds"))
+
+
+def _prior(prior: ArrayLike, n_labels: int) -> NDArray[np.float64]:
+    """Label frequencies: one per label, summing to 1."""
     pi = check_probabilities(prior, "prior")
-    if pi.shape != (s.shape[1],) or abs(pi.sum() - 1.0) > ROW_SUM_ATOL:
-        raise fail("prior", f"hold {s.shape[1]} label frequencies summing to 1", f"got {pi.tolist()}")
+    if pi.shape != (n_labels,) or abs(pi.sum() - 1.0) > ROW_SUM_ATOL:
+        raise fail("prior", f"hold {n_labels} label frequencies summing to 1", f"got {pi.tolist()}")
+    return pi
+
+
+def _prior_match(s: NDArray[np.float64], pi: NDArray[np.float64], rounds: int) -> NDArray[np.float64]:
+    """``prior_match`` of checked probabilities and frequencies: a label with frequency > 0 must have some mass."""
     empty = (s.sum(axis=0) == 0.0) & (pi > 0.0)
     if empty.any():
         raise fail("prior", "give frequency 0 to a label no row predicts",
                    f"prior[{int(empty.argmax())}] = {float(pi[empty.argmax()])!r}")
     w = np.ones(s.shape[1])
-    for _ in range(check_positive_int(rounds, "rounds")):
+    for _ in range(rounds):
         a = s * w
         a /= a.sum(axis=1, keepdims=True)
         mean = a.mean(axis=0)
@@ -265,10 +275,10 @@ def prior_matched_accuracy(val_proba: ArrayLike, val_truth: ArrayLike, val_decis
     truth = _label_indices(val_truth, "val_truth", val.shape[0], n_labels)
     d_val = _label_indices(val_decision, "val_decision", val.shape[0], n_labels)
     d_test = _label_indices(test_decision, "test_decision", test.shape[0], n_labels)
-    pi = np.bincount(truth, minlength=n_labels) / truth.size if prior is None else prior
+    pi = np.bincount(truth, minlength=n_labels) / truth.size if prior is None else _prior(prior, n_labels)
     bandwidth = check_positive_real(bandwidth, "bandwidth")
-    s_val = prior_match(val, pi)[np.arange(d_val.size), d_val]
-    s_test = prior_match(test, pi)[np.arange(d_test.size), d_test]
+    s_val = _prior_match(val, pi, PRIOR_MATCH_ROUNDS)[np.arange(d_val.size), d_val]
+    s_test = _prior_match(test, pi, PRIOR_MATCH_ROUNDS)[np.arange(d_test.size), d_test]
     right = d_val == truth
     atc, doc = _atc(s_val, right, s_test), _doc(s_val, right, s_test)
     k = 0.5 * math.exp(-max(doc - atc, 0.0) / bandwidth)
