@@ -204,7 +204,7 @@ def benchmark(model, repeat):
     small = wt.BetaTrust(small.alpha[:CROSSOVER_SOURCES], small.beta[:CROSSOVER_SOURCES])
     t_exact, exact = median_time(lambda: wt.soo_gap(small, method="montecarlo", draws=CROSSOVER_DRAWS,
                                                     seed=DRAW_SEED, pivotal_bound=False), 1)
-    pilot = wt.soo_gap(small, method="profiles", draws=PILOT_DRAWS, seed=DRAW_SEED)
+    pilot = wt.soo_gap(small, method="profiles", draws=PILOT_DRAWS, seed=DRAW_SEED, pivotal_bound=False)
     draws = math.ceil(PILOT_DRAWS * (pilot.stderr / exact.stderr) ** 2)
     t_prof, prof = median_time(lambda: wt.soo_gap(small, method="profiles", draws=draws, seed=DRAW_SEED,
                                                   pivotal_bound=False), repeat)
