@@ -238,19 +238,22 @@ def test_members_give_the_same_trust_and_decisions_as_their_predictions():
     members = members_from(votes, 3, rng)
     val, test = np.arange(200), np.arange(200, 300)
 
+    proba = np.stack([m.predict_proba(np.arange(300)) for m in members], axis=1)
     by_objects = wt.TrustEnsemble(members).fit(val, y[val])
-    by_matrix = wt.TrustEnsemble().fit(votes[val], y[val])
+    by_matrix = wt.TrustEnsemble().fit(votes[val], y[val], proba=proba[val])
     np.testing.assert_array_equal(by_objects.trust_.to_numpy(), by_matrix.trust_.to_numpy())
     np.testing.assert_array_equal(by_objects.predict(test), by_matrix.predict(votes[test]))
-    assert by_objects.belief(test, y[test]) == by_matrix.belief(votes[test], y[test])
+    assert by_objects.belief(test, y[test]) == by_matrix.belief(votes[test], y[test], proba=proba[test])
+    assert by_objects.belief(test).label_free is not None
 
     confidence = np.column_stack([m.predict_proba(np.arange(300)).max(axis=1) for m in members])
     by_objects = wt.TrustEnsemble(members, signal="confidence", bins=3).fit(val, y[val])
-    by_matrix = wt.TrustEnsemble(bins=3).fit(votes[val], y[val], signal=confidence[val])
+    by_matrix = wt.TrustEnsemble(bins=3).fit(votes[val], y[val], signal=confidence[val], proba=proba[val])
     np.testing.assert_array_equal(by_objects.trust_.to_numpy(), by_matrix.trust_.to_numpy())
     np.testing.assert_array_equal(by_objects.predict_proba(test),
                                   by_matrix.predict_proba(votes[test], signal=confidence[test]))
-    assert by_objects.belief(test, y[test]) == by_matrix.belief(votes[test], y[test], signal=confidence[test])
+    assert by_objects.belief(test, y[test]) == by_matrix.belief(votes[test], y[test], signal=confidence[test],
+                                                                proba=proba[test])
 
     margin = np.column_stack([m.margin(np.arange(300)) for m in members])
     by_objects = wt.TrustEnsemble(members, signal=lambda m, X: m.margin(X), bins=2).fit(val, y[val])

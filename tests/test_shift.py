@@ -71,8 +71,9 @@ CASES = [
                                                           "row 0 sums to 1.1"),
     (lambda: wt.atc_accuracy([[1.5, -0.5]], [True], VAL), "val_proba must hold probabilities in [0, 1]; "
                                                           "val_proba[0, 0] = 1.5"),
-    (lambda: wt.doc_accuracy(VAL, [True, False], [[0.2, 0.3, 0.5]]), "test_proba must have 2 columns, one per label, "
-                                                                      "as the validation probabilities; got shape (1, 3)"),
+    (lambda: wt.doc_accuracy(VAL, [True, False], [[0.2, 0.3, 0.5]]), "test_proba must have length 2 along axis 1, one "
+                                                                      "column per label as in the validation "
+                                                                      "probabilities; got shape (1, 3)"),
     (lambda: wt.doc_accuracy(VAL, [True], VAL), "val_correct must hold one value per validation example; got shape "
                                                 "(1,) for 2 examples"),
     (lambda: wt.atc_accuracy(VAL, [1, 2], VAL), "val_correct must hold booleans (or 0 and 1); val_correct[1] = 2"),

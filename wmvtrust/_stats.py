@@ -25,14 +25,14 @@ def wilson(mean: float, n: int, confidence: float) -> tuple[float, float]:
 @overload
 def beta_mean(successes: float, trials: float, beta_prior: tuple[float, float]) -> float: ...
 @overload
-def beta_mean(successes: NDArray[Any], trials: float | NDArray[Any], beta_prior: tuple[float, float]
-              ) -> NDArray[np.float64]: ...
+def beta_mean(successes: NDArray[Any], trials: float | NDArray[Any],
+              beta_prior: tuple[float, float] | tuple[NDArray[Any], NDArray[Any]]) -> NDArray[np.float64]: ...
 @overload
 def beta_mean(successes: float, trials: NDArray[Any], beta_prior: tuple[float, float]) -> NDArray[np.float64]: ...
 
 
-def beta_mean(successes: float | NDArray[Any], trials: float | NDArray[Any], beta_prior: tuple[float, float]
-              ) -> float | NDArray[np.float64]:
+def beta_mean(successes: float | NDArray[Any], trials: float | NDArray[Any],
+              beta_prior: tuple[float, float] | tuple[NDArray[Any], NDArray[Any]]) -> float | NDArray[np.float64]:
     """The posterior mean ``(a0 + successes) / (a0 + b0 + trials)`` under a Beta(a0, b0) prior (arrays welcome).
 
     Examples

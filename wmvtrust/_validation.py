@@ -28,6 +28,8 @@ Grid: TypeAlias = Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]]
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=str)
 _A = TypeVar("_A", bound="np.ndarray[Any, Any]")
+
+PROBABILITY_ROW_ATOL = 1e-6  # a row of predicted probabilities must sum to 1 within this
 _Sized = TypeVar("_Sized", bound=Sized)
 
 
@@ -231,6 +233,40 @@ def check_real_matrix(x: ArrayLike, name: str, n_columns: int | None = None, col
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     _first_bad(name, arr, ~np.isfinite(arr), "be finite (no NaN or inf)", "entries are not finite")
     return arr
+
+
+def check_probability_rows(x: ArrayLike, name: str, shape: tuple[int | None, ...], like: str = "") -> NDArray[np.float64]:
+    """Predicted probabilities of the given shape (None: any positive length): finite, in [0, 1], and each
+    row along the last axis summing to 1 within ``PROBABILITY_ROW_ATOL``. ``like`` says what fixes a length."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf":
+        raise fail(name, "be an array of real numbers", f"got dtype {arr.dtype}", error=TypeError)
+    if arr.ndim != len(shape) or 0 in arr.shape:
+        raise fail(name, f"be {len(shape)}-dimensional and not empty", f"got shape {arr.shape}")
+    for axis, (got, want) in enumerate(zip(arr.shape, shape)):
+        if want is not None and got != want:
+            raise fail(name, f"have length {want} along axis {axis}" + (f", {like}" if like else ""),
+                       f"got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    _first_bad(name, arr, ~np.isfinite(arr), "be finite (no NaN or inf)", "entries are not finite")
+    outside = (arr < 0.0) | (arr > 1.0)
+    if outside.any():
+        raise fail(name, "hold probabilities in [0, 1]", _entry(name, arr, int(np.flatnonzero(outside)[0])))
+    sums = arr.sum(axis=-1)
+    off = np.abs(sums - 1.0) > PROBABILITY_ROW_ATOL
+    if off.any():
+        row = np.unravel_index(int(np.flatnonzero(off)[0]), sums.shape)
+        raise fail(name, f"have rows that sum to 1 (within {PROBABILITY_ROW_ATOL:g})",
+                   f"row {', '.join(str(int(i)) for i in row)} sums to {float(sums[row]):.12g}")
+    return arr
+
+
+def check_frequencies(x: ArrayLike, name: str, n_labels: int) -> NDArray[np.float64]:
+    """Label frequencies: one per label, in [0, 1], summing to 1 within ``PROBABILITY_ROW_ATOL``."""
+    pi = check_probabilities(x, name)
+    if pi.shape != (n_labels,) or abs(pi.sum() - 1.0) > PROBABILITY_ROW_ATOL:
+        raise fail(name, f"hold {n_labels} label frequencies summing to 1", f"got {pi.tolist()}")
+    return pi
 
 
 def check_fraction_upto_one(x: float, name: str) -> float:

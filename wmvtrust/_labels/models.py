@@ -204,14 +204,15 @@ class OneCoinFit:
     converged: bool
 
 
-def one_coin_em(codes: Codes, *, beta_prior: tuple[float, float], n_labels: int, max_iter: int, tol: float,
+def one_coin_em(codes: Codes, *, beta_prior: tuple[float, float] | tuple[NDArray[np.float64], NDArray[np.float64]],
+                n_labels: int, max_iter: int, tol: float,
                 truth: NDArray[np.int64] | None = None) -> OneCoinFit:
     """EM under the one-coin model: each worker is right with one probability, whatever the truth.
 
     Starts from plurality voting (ties split evenly). The M-step counts each worker's
     expected right votes ``r`` out of ``c`` cast and sets its trust to the Beta posterior
-    mean ``(a0 + r) / (a0 + b0 + c)``, so it never reaches 0 or 1; the class prior is the
-    mean task posterior (no prior on it: with label-biased workers it can run away to one
+    mean ``(a0 + r) / (a0 + b0 + c)`` (``a0``, ``b0`` one per worker if arrays), so it never
+    reaches 0 or 1; the class prior is the mean task posterior (no prior on it: with label-biased workers it can run away to one
     label, which is why the aggregators learn trust under the confusion-matrix model by
     default). The E-step is the symmetric-noise posterior with weights
     ``ln((L - 1) t / (1 - t))``; tasks of known ``truth`` (codes, -1 where unknown) stay
