@@ -81,8 +81,12 @@ def render(sections, *, quick, seed, seconds=None):
             lines += [s.module.setup(quick), ""]
         lines += [f"![({s.letter}) figure {k}]({path})" for k, path in enumerate(s.figures, start=1)]
         data = ", ".join(f"[{table_file(s.module, key)}]({table_file(s.module, key)})" for key in s.tables)
-        lines += ["", c.markdown_table(s.module.summary(s.tables)), "",
-                  f"Data: {data} ({sum(len(t) for t in s.tables.values())} rows).", "", s.verdict[1], ""]
+        lines += ["", c.markdown_table(s.module.summary(s.tables)), ""]
+        for caption, table in getattr(s.module, "more_tables", lambda tables: [])(s.tables):
+            lines += [f"{caption}:", "", c.markdown_table(table), ""]
+        summaries = ", ".join(f"[{file}]({file})" for file in getattr(s.module, "derived", lambda tables: {})(s.tables))
+        lines += [f"Data: {data} ({sum(len(t) for t in s.tables.values())} rows)"
+                  + (f"; summaries: {summaries}" if summaries else "") + ".", "", s.verdict[1], ""]
         if hasattr(s.module, "answers"):  # questions the simulation measures, each answered in one sentence
             lines += [f"- **{question}** {answer}" for question, answer in s.module.answers(s.tables)] + [""]
     return "\n".join(lines)
@@ -99,6 +103,8 @@ def write(results, out, *, quick, seed, seconds=None):
         tables = results[letter]
         for key, table in tables.items():
             wt.io.write_table(table, out / table_file(module, key))
+        for file, table in getattr(module, "derived", lambda tables: {})(tables).items():
+            wt.io.write_table(table, out / file)
         drawn = module.plot(tables)
         figures = []
         for k, fig in enumerate(drawn if isinstance(drawn, list) else [drawn], start=1):

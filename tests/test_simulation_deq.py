@@ -35,6 +35,51 @@ def test_shifts_keep_pixels_in_range_and_change_what_they_say():
     assert ((occluded == 0) | ~changed).all()
 
 
+def test_shift_strengths_grow_from_mild_to_strong():
+    rng = np.random.default_rng(3)
+    X = rng.random((400, 64)) * 0.5 + 0.25  # away from the clipping bounds
+    sd = [np.std(d.shifted(X, f"noise {s}".strip(), np.random.default_rng(0)) - X) for s in d.STRENGTHS]
+    assert sd[0] < sd[1] < sd[2]
+    for strength, side in zip(d.STRENGTHS, d.OCCLUSION):
+        occluded = d.shifted(X, f"occlude {strength}".strip(), np.random.default_rng(1)).reshape(-1, 8, 8)
+        changed = (occluded != X.reshape(-1, 8, 8)).sum(axis=(1, 2))
+        assert (changed == side * side).all(), strength  # one side x side square inside the image, nothing else
+    with pytest.raises(ValueError, match="unknown shift 'noise loud'"):
+        d.shifted(X, "noise loud", rng)
+    assert d.LABEL_FREE_SETS[0] == "clean" and set(d.TEST_SETS) <= set(d.LABEL_FREE_SETS)
+    assert len(d.LABEL_FREE_SETS) == 1 + 3 * len(d.STRENGTHS)
+
+
+def label_free_rows():
+    """Two repetitions of every (task, test set, estimator), believed = realised + an offset per estimator."""
+    offsets = {"recommended": 0.01, "ATC": -0.05, "DoC": 0.10, "one-coin EM": 0.2, "hard class": 0.15,
+               "independence": 0.3}
+    return pd.DataFrame([dict(repetition=r, seed=r, task=t, test_set=k, estimator=e, realised=0.8 - 0.1 * r,
+                              believed=0.8 - 0.1 * r + off * (1 + r), low=0.7, high=0.9)
+                         for t in d.TASKS for k in d.LABEL_FREE_SETS for e, off in offsets.items() for r in range(2)])
+
+
+def test_label_free_summary_averages_over_repetitions():
+    out = d.label_free_summary(label_free_rows())
+    assert list(out.columns) == ["task", "test_set", "estimator", "believed", "realised", "error", "stderr"]
+    assert list(out["test_set"].drop_duplicates()) == list(d.LABEL_FREE_SETS)
+    row = out[(out["task"] == "binary") & (out["test_set"] == "rotate") & (out["estimator"] == "DoC")].iloc[0]
+    assert row["realised"] == pytest.approx(0.75) and row["error"] == pytest.approx((0.10 + 0.20) / 2)
+    assert row["stderr"] == pytest.approx(np.std([0.10, 0.20], ddof=1) / np.sqrt(2))
+
+
+def test_label_free_checks_compare_the_mean_absolute_errors():
+    checks = d.label_free_checks({"label_free": label_free_rows()})
+    assert len(checks) == len(d.TASKS) * len(d.LABEL_FREE_SETS)
+    for passed, ahead, task, kind, rec, atc, doc, limit in checks:
+        assert rec == pytest.approx(0.015) and atc == pytest.approx(0.075) and doc == pytest.approx(0.15)
+        assert ahead and passed  # 1.5 points, below ATC's 7.5 and DoC's 15, within every limit
+    rows = label_free_rows()
+    rows.loc[(rows["estimator"] == "recommended") & (rows["test_set"] == "rotate strong"), "believed"] += 0.2
+    failed = [(task, kind) for passed, _, task, kind, *_ in d.label_free_checks({"label_free": rows}) if not passed]
+    assert failed == [("digits", "rotate strong"), ("binary", "rotate strong")]
+
+
 def test_rotation_turns_an_image_about_its_centre():
     image = np.zeros((1, 64))
     image[0, [3 * 8 + 6, 4 * 8 + 6]] = 1.0  # right of centre

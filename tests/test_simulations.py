@@ -60,7 +60,20 @@ def test_every_claim_has_its_figures_table_data_and_verdict(quick_report):
         assert len(verdicts) == 1, letter
         for csv in re.findall(r"\]\(([^)]+\.csv)\)", text):
             table = pd.read_csv(out / csv)
-            assert len(table) > 0 and "seed" in table.columns, csv  # every row records its seed
+            raw = csv.startswith(tuple(f"{report.name(m)}_" for m in report.CLAIMS.values()))
+            assert len(table) > 0 and ("seed" in table.columns or not raw), csv  # every raw row records its seed
+
+
+def test_deq_section_writes_the_label_free_summary(quick_report):
+    path, out, _ = quick_report
+    text = sections(path.read_text(encoding="utf-8"))["e"]
+    assert "[label_free_beliefs.csv](label_free_beliefs.csv)" in text
+    table = pd.read_csv(out / "label_free_beliefs.csv")
+    assert list(table.columns) == ["task", "test_set", "estimator", "believed", "realised", "error", "stderr"]
+    assert {"recommended", "ATC", "DoC"} <= set(table["estimator"])
+    assert len(table) == table[["task", "test_set", "estimator"]].drop_duplicates().shape[0]
+    np.testing.assert_allclose(table["error"], table["believed"] - table["realised"], atol=1e-12)
+    assert "Can the ensemble tell its accuracy under shift without labels?" in text
 
 
 def test_quick_run_prints_each_verdict_then_the_report_path(quick_report):

@@ -36,9 +36,9 @@ All of these assume that the held-out examples are drawn like the validation set
 that, and without labels: ``test_one_coin`` and ``test_hard_class`` are fitted on the held-out
 votes themselves (they read agreement as accuracy, so they overstate when a shift makes the
 members err together); ``atc`` and ``doc`` read the fall of the members' confidence
-(``wmvtrust.shift``); ``label_free``, the recommended belief, is ``prior_matched_accuracy`` of
-the decisions on the members' mean probabilities. ``retrust`` re-learns the trust on unlabelled
-votes.
+(``wmvtrust.shift``) and ``calibrated`` carries over their calibration on the prior-matched
+scores; ``label_free``, the recommended belief, is ``prior_matched_accuracy`` of the decisions on
+the members' mean probabilities. ``retrust`` re-learns the trust on unlabelled votes.
 """
 
 import copy
@@ -56,14 +56,14 @@ from ._labels.models import OneCoinFit, dawid_skene_em, most_probable, one_coin_
 from ._stats import beta_mean, wilson
 from ._validation import (check_beta_prior, check_choice, check_fitted, check_folds, check_fraction, check_frequencies,
                           check_label_matrix, check_labels, check_positive_int, check_predictions, check_probability_rows,
-                          check_rng, check_signal_given_alike, check_signal_matrix, check_signal_option, fail, renamed)
+                          check_rng, check_signal_given_alike, check_signal_matrix, check_signal_option, fail, plain, renamed)
 from .accuracy import accuracy
-from .shift import GATE_BANDWIDTH, atc_accuracy, doc_accuracy, gated, gated_interval, matched_scores
+from .shift import GATE_BANDWIDTH, atc_accuracy, doc_accuracy, gated, gated_interval, matched_scores, platt_average
 from .stability import believed_accuracy
 from .trust import BetaTrust
 
 SIGNALS = ("confidence",)
-RETRUST_METHODS = ("matched", "em")
+RETRUST_METHODS = ("calibrated", "em")
 EM_ITERATIONS = 1000
 
 
@@ -261,10 +261,14 @@ class TrustEnsemble:
         ``record``, ``theorem1``) assume the test set is drawn like the validation set;
         ``test_one_coin`` and ``test_hard_class`` are fitted on the test votes themselves;
         with the members' probabilities on validation (given to ``fit``) and here, ``atc``,
-        ``doc`` and the recommended ``label_free`` read the shift from the confidences.
-        ``label_free`` is ``prior_matched_accuracy`` of the ensemble's decisions on the
-        members' mean probabilities, its interval a bootstrap over validation and test
-        examples (sampling error only, not the error of its assumptions).
+        ``doc``, ``calibrated`` and the recommended ``label_free`` read the shift from the
+        confidences. ``label_free`` is ``prior_matched_accuracy`` of the ensemble's decisions
+        on the members' mean probabilities, its interval a bootstrap over validation and test
+        examples (sampling error only, not the error of its assumptions); ``calibrated`` is
+        ``calibrated_accuracy`` on the same prior-matched scores. Where the two disagree, so do
+        their assumptions: ``label_free`` suits shifts that make the members over-confident
+        (as rotated and occluded digits make DEQ members, simulation (e)), ``calibrated``
+        shifts that keep the calibration learned on validation.
 
         Parameters
         ----------
@@ -339,8 +343,8 @@ class TrustEnsemble:
             one_coin = float(self._one_coin(by_member).probas[rows, decision].mean())
         hard = hard_class_em(by_member, dawid_skene_em(by_member, truth=np.full(codes.shape[0], -1)))
         test_proba = self._new_probabilities(X, proba, codes.shape[0])
-        confidences: dict[str, float | None] = dict.fromkeys(("label_free", "label_free_low", "label_free_high", "atc",
-                                                               "doc"))
+        confidences: dict[str, float | None] = dict.fromkeys(("label_free", "label_free_low", "label_free_high",
+                                                               "calibrated", "atc", "doc"))
         if test_proba is not None:
             confidences = self._confidence_beliefs(test_proba, decision, prior, confidence)
         return EnsembleBelief(realised=realised, ci_low=ci_low, ci_high=ci_high, n_examples=codes.shape[0],
@@ -351,15 +355,17 @@ class TrustEnsemble:
                               theorem1=theorem1, test_one_coin=one_coin,
                               test_hard_class=float(hard.probas[rows, decision].mean()), **confidences)
 
-    def retrust(self, X: ArrayLike, *, proba: ArrayLike | None = None, method: Literal["matched", "em"] = "matched",
-                prior: ArrayLike | None = None) -> "TrustEnsemble":
+    def retrust(self, X: ArrayLike, *, proba: ArrayLike | None = None,
+                method: Literal["calibrated", "em"] = "calibrated", prior: ArrayLike | None = None) -> "TrustEnsemble":
         """A copy whose trust is re-learned on unlabelled examples (e.g. a shifted test set); global trust only.
 
-        - ``"matched"``: each member's accuracy on ``X`` estimated without labels by
-          ``prior_matched_accuracy`` of its own votes on its own probabilities (validation
-          and ``X``), taken as ``n`` observations: ``Beta(a + n e, b + n (1 - e))`` with ``n``
-          the examples of ``X`` and ``e`` the estimate within [0, 1]. Needs the members'
-          probabilities.
+        - ``"calibrated"``: each member's accuracy on ``X`` estimated without labels from its
+          own probabilities, ``calibrated_accuracy`` of its votes on prior-matched scores
+          (validation and ``X``), taken as ``n`` observations: ``Beta(a + n e, b + n (1 - e))``
+          with ``n`` the examples of ``X``. Needs the members' probabilities. It carries over
+          each member's calibration map, so it reads a calibrated member's fall of confidence
+          right, and overstates the members a shift makes over-confident, but alike, so that
+          their weights keep their order.
         - ``"em"``: one-coin EM on the votes of ``X``, each member's validation posterior its
           prior: the trust that explains the new votes best, given the validation record.
 
@@ -371,10 +377,10 @@ class TrustEnsemble:
             Unlabelled inputs (with members) or the matrix of member predictions.
         proba : array_like of shape (n_examples, n_members, n_columns), optional
             The members' predicted probabilities on ``X``, without members only.
-        method : {"matched", "em"}, default="matched"
+        method : {"calibrated", "em"}, default="calibrated"
             How the trust is re-learned.
         prior : array_like of shape (n_labels,), optional
-            The label frequencies of ``X`` (in the order of ``labels_``) for ``"matched"``;
+            The label frequencies of ``X`` (in the order of ``labels_``) for ``"calibrated"``;
             default those of the validation labels.
 
         Returns
@@ -398,11 +404,12 @@ class TrustEnsemble:
         >>> again.trust_["mean"].round(2).tolist()  # member 0 falls: 300 validation votes and 600 new ones
         [0.71, 0.77, 0.78, 0.7, 0.68]
         """
-        codes, values = self._codes(X, None)
+        check_fitted(self, "labels_", "the ensemble", "fit(X, y)")
         if self.edges_ is not None:
             raise fail("retrust", "be called on an ensemble with one global trust per member",
                        "this one has trust per signal bin", "Fit it without a signal.", error=TypeError)
         method = check_choice(method, "method", RETRUST_METHODS)
+        codes, _ = self._codes(X, None)
         new = copy.copy(self)
         if method == "em":
             fit = self._one_coin(Codes.dense(codes, max(self.labels_.size, 2)))
@@ -410,14 +417,14 @@ class TrustEnsemble:
             return new
         test_proba = self._new_probabilities(X, proba, codes.shape[0])
         if test_proba is None or self._val_proba is None:
-            raise fail("proba", "be given to fit and here (or by the members' predict_proba) for method='matched'",
+            raise fail("proba", "be given to fit and here (or by the members' predict_proba) for method='calibrated'",
                        "there are no probabilities", "Pass proba=, or use method='em'.")
         v_codes, v_truth, _ = self._validation
         label_prior = self._label_prior(prior)
         columns = cast(NDArray[np.int64], self._columns)  # set with the validation probabilities
-        estimate = np.array([gated(*matched_scores(self._val_proba[:, i], v_truth, v_codes[:, i], test_proba[:, i],
-                                                   codes[:, i], columns, label_prior), GATE_BANDWIDTH)
-                             for i in range(self.n_members_)]).clip(0.0, 1.0)  # DoC's part can leave [0, 1]
+        estimate = np.array([platt_average(*matched_scores(self._val_proba[:, i], v_truth, v_codes[:, i],
+                                                           test_proba[:, i], codes[:, i], columns, label_prior))
+                             for i in range(self.n_members_)])
         a0, b0 = check_beta_prior(self.beta_prior)
         n = codes.shape[0]
         new._set_trust((a0 + n * estimate)[:, None], (b0 + n * (1.0 - estimate))[:, None])
@@ -437,7 +444,8 @@ class TrustEnsemble:
 
     def _confidence_beliefs(self, test_proba: NDArray[np.float64], decision: NDArray[np.int64],
                             prior: ArrayLike | None, confidence: float) -> dict[str, float | None]:
-        """The recommended label-free belief and its interval, ATC and DoC: on the members' mean probabilities."""
+        """The recommended label-free belief and its interval, the calibrated belief, ATC and DoC: on the members' mean
+        probabilities."""
         val_proba, columns = cast(NDArray[np.float64], self._val_proba), cast(NDArray[np.int64], self._columns)
         v_codes, v_truth, v_values = self._validation
         v_decision = most_probable(_posterior(v_codes, _bin_index(v_values, self.edges_), self._alpha, self._beta,
@@ -448,7 +456,7 @@ class TrustEnsemble:
         per_label = (columns[:, None] == np.arange(self.labels_.size)).astype(float)
         right = v_decision == v_truth
         return {"label_free": gated(*scores, GATE_BANDWIDTH), "label_free_low": low, "label_free_high": high,
-                "atc": atc_accuracy(val_soft @ per_label, right, test_soft @ per_label),
+                "calibrated": platt_average(*scores), "atc": atc_accuracy(val_soft @ per_label, right, test_soft @ per_label),
                 "doc": doc_accuracy(val_soft @ per_label, right, test_soft @ per_label)}
 
     def _record_belief(self, folds: int, beta_prior: tuple[float, float]) -> float:
@@ -519,12 +527,12 @@ class TrustEnsemble:
         if unknown.any():
             first = int(np.flatnonzero(unknown)[0])
             raise fail("proba_labels", f"hold labels of the ensemble, {self.labels_.tolist()}",
-                       f"proba_labels[{first}] = {given[first]!r}")
+                       f"proba_labels[{first}] = {plain(given[first])!r}")
         codes = np.searchsorted(self.labels_, given)
         missing = np.setdiff1d(np.arange(self.labels_.size), codes)
         if missing.size:
             raise fail("proba_labels", "give every label at least one column",
-                       f"label {self.labels_[missing[0]]!r} has none")
+                       f"label {plain(self.labels_[missing[0]])!r} has none")
         return codes
 
     def _codes(self, X: ArrayLike, signal: ArrayLike | None) -> tuple[NDArray[np.int64], NDArray[np.float64] | None]:
@@ -556,6 +564,7 @@ class EnsembleBelief:
     label_free: float | None  # the recommended label-free belief (needs the members' probabilities)
     label_free_low: float | None  # its bootstrap interval (sampling error only)
     label_free_high: float | None
+    calibrated: float | None  # calibrated_accuracy of the decisions on the same prior-matched scores
     atc: float | None  # ATC on the members' mean probabilities
     doc: float | None  # DoC on the same
 
@@ -578,9 +587,9 @@ class EnsembleBelief:
         >>> b = EnsembleBelief(realised=0.9, ci_low=0.85, ci_high=0.94, n_examples=200, confidence=0.95,
         ...                    independent=0.999, latent=0.91, latent_agree=None, latent_distractor=None, record=0.88,
         ...                    theorem1=None, test_one_coin=None, test_hard_class=0.93, label_free=0.89,
-        ...                    label_free_low=0.85, label_free_high=0.92, atc=0.95, doc=0.97)
+        ...                    label_free_low=0.85, label_free_high=0.92, calibrated=0.92, atc=0.95, doc=0.97)
         >>> {k: round(v, 3) for k, v in b.errors().items()}
-        {'independent': 0.099, 'latent': 0.01, 'record': -0.02, 'test_hard_class': 0.03, 'label_free': -0.01, 'atc': 0.05, 'doc': 0.07}
+        {'independent': 0.099, 'latent': 0.01, 'record': -0.02, 'test_hard_class': 0.03, 'label_free': -0.01, 'calibrated': 0.02, 'atc': 0.05, 'doc': 0.07}
         """
         if self.realised is None:
             raise fail("errors()", "be asked of a belief with a realised accuracy", "this one has none",
@@ -588,7 +597,7 @@ class EnsembleBelief:
         models = {"independent": self.independent, "latent": self.latent, "latent_agree": self.latent_agree,
                   "latent_distractor": self.latent_distractor, "record": self.record, "theorem1": self.theorem1,
                   "test_one_coin": self.test_one_coin, "test_hard_class": self.test_hard_class,
-                  "label_free": self.label_free, "atc": self.atc, "doc": self.doc}
+                  "label_free": self.label_free, "calibrated": self.calibrated, "atc": self.atc, "doc": self.doc}
         return {name: value - self.realised for name, value in models.items() if value is not None}
 
 
