@@ -105,3 +105,31 @@ def majority(votes, n_tasks, n_labels, rng):
     counts = np.zeros((n_tasks, n_labels))
     np.add.at(counts, (votes["task"].to_numpy(), votes["label"].to_numpy()), 1)
     return (rng.random(counts.shape) * (counts == counts.max(axis=1, keepdims=True))).argmax(axis=1)
+
+
+def aggregators():
+    """Every aggregator in every mode, by name: (factory, whether it needs gold)."""
+    import wmvtrust as wt
+
+    return {"wmv em": (lambda: wt.WeightedMajorityVote(), False),
+            "wmv one-coin": (lambda: wt.WeightedMajorityVote(trust="one-coin"), False),
+            "wmv gold": (lambda: wt.WeightedMajorityVote(trust="gold"), True),
+            "confusion em": (lambda: wt.ConfusionMatrixVote(), False),
+            "confusion gold": (lambda: wt.ConfusionMatrixVote(trust="gold"), True),
+            "difficulty": (lambda: wt.DifficultyAwareVote(), True)}
+
+
+def crowd_with_gold(seed, n_tasks=300, n_labels=3, per_task=4, gold_share=0.3, n_ties=40):
+    """A crowd with named tasks and workers and a gold table, and ``n_ties`` tasks that every symmetric model ties:
+    worker "w0b" repeats every vote of "w0", and on the extra tasks the two disagree, half one way, half the other."""
+    rng = np.random.default_rng(seed)
+    votes, truth = sample(rng, symmetric(rng.uniform(0.55, 0.9, 25), n_labels), uniform(n_labels),
+                          panels_of(rng, n_tasks, 25, per_task))
+    votes = votes.assign(task="t" + votes["task"].astype(str), worker="w" + votes["worker"].astype(str))
+    clone = votes[votes["worker"] == "w0"].assign(worker="w0b")
+    tied = [f"x{j}" for j in range(n_ties)]
+    split = pd.DataFrame({"task": tied * 2, "worker": ["w0"] * n_ties + ["w0b"] * n_ties,
+                          "label": [0, 1] * (n_ties // 2) + [1, 0] * (n_ties // 2)})
+    gold_tasks = rng.choice(n_tasks, int(gold_share * n_tasks), replace=False)
+    gold = pd.DataFrame({"task": [f"t{j}" for j in gold_tasks], "label": truth[gold_tasks]})
+    return pd.concat([votes, clone, split], ignore_index=True), gold

@@ -4,6 +4,24 @@ import numba as nb
 import numpy as np
 from numba import prange
 
+from .common import GOLDEN, mix, uniform_bits
+
+
+@nb.njit(cache=True)
+def keyed_uniforms(keys, seed, n):
+    """``n`` uniforms in [0, 1) per key (uint64), from SplitMix64 keyed by the key and ``seed`` (uint64) alone.
+
+    A row depends on its key, not on its position: the draws of a task or a worker are the
+    same however the table is ordered or partitioned.
+    """
+    out = np.empty((keys.shape[0], n))
+    for j in range(keys.shape[0]):
+        state = mix(keys[j] ^ mix(seed))
+        for k in range(n):
+            state += GOLDEN
+            out[j, k] = uniform_bits(state) * 2.0**-53
+    return out
+
 
 @nb.njit(cache=True)
 def _task_starts(task, n_tasks):

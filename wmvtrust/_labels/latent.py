@@ -15,9 +15,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
 
+from .. import _kernels as kn
 from .._stats import beta_mean
 from .codes import Codes
-from .models import ConfusionFit, chunk_buffers, confusion_pass, confusion_posterior, softmax
+from .models import ConfusionFit, chunk_buffers, confusion_pass, confusion_posterior, key_seed, softmax
 
 
 @dataclass(frozen=True)
@@ -33,20 +34,25 @@ class LatentClassFit:
 
 
 def _start_trust(worker: NDArray[np.int64], right: NDArray[np.bool_], n_workers: int, n_classes: int,
-                 beta_prior: tuple[float, float], rng: np.random.Generator) -> NDArray[np.float64]:
+                 beta_prior: tuple[float, float], rng: np.random.Generator,
+                 worker_keys: NDArray[np.uint64] | None) -> NDArray[np.float64]:
     """Each class starts from the pooled trust (a Beta posterior mean) perturbed by up to 0.1, within [0.05, 0.95]."""
     cast = np.bincount(worker, minlength=n_workers)
     pooled = beta_mean(np.bincount(worker, weights=right, minlength=n_workers), cast, beta_prior)
-    return np.clip(pooled[:, None] + rng.uniform(-0.1, 0.1, (n_workers, n_classes)), 0.05, 0.95)
+    keys = np.arange(n_workers, dtype=np.uint64) if worker_keys is None else worker_keys
+    shift = 0.2 * kn.keyed_uniforms(keys, key_seed(rng), n_classes) - 0.1
+    return np.clip(pooled[:, None] + shift, 0.05, 0.95)
 
 
 def latent_class_em(task: NDArray[np.int64], worker: NDArray[np.int64], right: NDArray[np.bool_], *, n_workers: int,
                     n_classes: int, n_labels: int, beta_prior: tuple[float, float], max_iter: int, tol: float,
-                    rng: np.random.Generator) -> LatentClassFit:
+                    rng: np.random.Generator, worker_keys: NDArray[np.uint64] | None = None) -> LatentClassFit:
     """Trust per worker and difficulty class, and the class weights, by EM on gold votes.
 
     Vote ``k`` was cast by ``worker[k]`` on gold task ``task[k]`` (codes ``0..n_tasks-1``) and was
-    ``right[k]``. Classes start from perturbed copies of the pooled trust (drawn from ``rng``); the
+    ``right[k]``. Classes start from perturbed copies of the pooled trust: ``keyed_uniforms`` of each
+    worker's key (``worker_keys``, one uint64 per worker, e.g. a hash of its name; default its code)
+    and a seed drawn from ``rng``, so the start does not depend on the workers' order; the
     M-step keeps each trust a Beta posterior mean given the expected record in its class. The
     E-step is the confusion-matrix pass with the class as the hidden label and right or wrong
     as the report (a right vote has likelihood ``t_id``, a wrong one ``(1 - t_id) / (L - 1)``).
@@ -54,7 +60,7 @@ def latent_class_em(task: NDArray[np.int64], worker: NDArray[np.int64], right: N
     """
     n_tasks = int(task.max()) + 1 if task.size else 0
     codes = Codes(task, worker, right.astype(np.int64), n_tasks, n_workers, 2)
-    t = _start_trust(worker, right, n_workers, n_classes, beta_prior, rng)
+    t = _start_trust(worker, right, n_workers, n_classes, beta_prior, rng, worker_keys)
     class_weights = np.full(n_classes, 1.0 / n_classes)
     resp, no_truth = np.empty((n_tasks, n_classes)), np.full(n_tasks, -1)
     buffers = chunk_buffers(task.size, (n_workers, n_classes, 2), (n_classes,))
@@ -112,14 +118,14 @@ def distractor_em(task: NDArray[np.int64], worker: NDArray[np.int64], label: NDA
     wrong votes of class ``d`` and those of them that went via the distractor (a wrong vote
     equal to ``c`` did with probability ``rho_d / (rho_d + (1 - rho_d) / (L - 1))``, any other
     with probability 0), so ``rho_d < 1``. Classes start from perturbed copies of the pooled
-    trust (drawn from ``rng``), every ``rho_d`` at 1/2. With two labels the distractor is the
+    trust (as in ``latent_class_em``, keyed by the worker codes), every ``rho_d`` at 1/2. With two labels the distractor is the
     other label whatever ``rho``, which is then not identifiable and stays at 1/2. Stops when
     no trust or ``rho`` moves by more than ``tol``. Returns a ``LatentClassFit``.
     """
     n_tasks = truth.size
     right = label == truth[task]
     wrong = ~right
-    t = _start_trust(worker, right, n_workers, n_classes, beta_prior, rng)
+    t = _start_trust(worker, right, n_workers, n_classes, beta_prior, rng, None)
     rho = np.full(n_classes, 0.5)
     class_weights = np.full(n_classes, 1.0 / n_classes)
     classes = range(n_classes)

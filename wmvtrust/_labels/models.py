@@ -125,14 +125,16 @@ def softmax(score: NDArray[np.float64]) -> NDArray[np.float64]:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def most_probable(probas: NDArray[np.float64], ties: Literal["coin", "report"],
-                  rng: np.random.Generator | None) -> NDArray[np.int64]:
+def most_probable(probas: NDArray[np.float64], ties: Literal["coin", "report"], rng: np.random.Generator | None,
+                  keys: NDArray[np.uint64] | None = None) -> NDArray[np.int64]:
     """The most probable label per task: the decision rule of every aggregator and of the ensemble.
 
     ``probas`` holds posterior probabilities (or vote counts), one row per task. A label ties with
     the best when it is within ``TIE_RTOL`` times the best (the tolerance of ``voting.decide``);
-    a tie is reported as -1 (``ties="report"``) or broken by a uniform draw from ``rng`` among the
-    tied labels (``ties="coin"``), drawn for the tied tasks only.
+    a tie is reported as -1 (``ties="report"``) or broken by a uniform choice among the tied
+    labels (``ties="coin"``): drawn from ``rng`` for the tied tasks only, or, with ``keys`` (one
+    uint64 per task, e.g. a hash of its name), from ``keyed_uniforms`` of each task's key and a
+    seed drawn from ``rng``, so that a task's coin does not depend on where it stands in the table.
 
     Examples
     --------
@@ -144,10 +146,17 @@ def most_probable(probas: NDArray[np.float64], ties: Literal["coin", "report"],
     several = np.flatnonzero(tied.sum(axis=1) > 1)
     if ties == "report":
         decision[several] = -1
-    else:  # a uniform choice among the tied labels, drawn for the tied tasks only
+    elif several.size:  # a uniform choice among the tied labels, drawn for the tied tasks only
         coin = cast(np.random.Generator, rng)  # None only with ties="report"
-        decision[several] = (coin.random((several.size, probas.shape[1])) * tied[several]).argmax(axis=1)
+        draws = coin.random((several.size, probas.shape[1])) if keys is None else \
+            kn.keyed_uniforms(keys[several], key_seed(coin), probas.shape[1])
+        decision[several] = (draws * tied[several]).argmax(axis=1)
     return decision
+
+
+def key_seed(rng: np.random.Generator) -> np.uint64:
+    """A uint64 seed for ``keyed_uniforms``, drawn from ``rng``."""
+    return np.uint64(rng.integers(2**63))
 
 
 def tied_with_best(scores: NDArray[np.float64]) -> NDArray[np.bool_]:

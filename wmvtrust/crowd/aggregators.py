@@ -22,7 +22,7 @@ from .._validation import (check_beta_prior, check_choice, check_fitted, check_f
                            check_positive_real, check_rng, check_trust_source, renamed)
 from ..voting import TIES
 from .beliefs import CrowdSummary, PanelModel, summarise
-from .votes import Votes, gold_codes, gold_record, read_votes
+from .votes import Votes, gold_codes, gold_record, name_keys, read_votes
 
 NO_GOLD = ("prior", "error")
 
@@ -67,7 +67,7 @@ class _Aggregator:
         data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
         truth = np.full(data.tasks.size, -1) if gold is None else gold_codes(data, gold, self.task, self.label)
         probas, state = self._infer(data, truth)
-        decision = most_probable(probas, self.ties, check_rng(self.seed))
+        decision = most_probable(probas, self.ties, check_rng(self.seed), name_keys(data.tasks))
         chosen = data.labels[np.maximum(decision, 0)]
         if (decision < 0).any():  # reported ties
             chosen = pd.Index(np.where(decision >= 0, chosen.to_numpy(dtype=object), pd.NA), dtype=object)
@@ -542,7 +542,8 @@ class DifficultyAwareVote(_Aggregator):
         right = (codes.label == truth[codes.task])[on_gold]
         fit = latent_class_em(gold_task, codes.worker[on_gold], right, n_workers=codes.n_workers,
                               n_classes=self.n_classes, n_labels=n_labels, beta_prior=self.beta_prior,
-                              max_iter=self.max_iter, tol=self.tol, rng=check_rng(self.seed))
+                              max_iter=self.max_iter, tol=self.tol, rng=check_rng(self.seed),
+                              worker_keys=name_keys(data.workers))
         probas = clamp(latent_class_posterior(codes, fit.trust, fit.class_weights, n_labels), truth)
         table = pd.DataFrame(fit.trust, index=data.workers, columns=[f"class {d}" for d in range(self.n_classes)])
         return probas, {"trust_": table, "class_weights_": fit.class_weights, "class_prior": np.full(codes.n_labels, 1 / n_labels),

@@ -70,6 +70,11 @@ def read_votes(frame: pd.DataFrame, *, task: str = "task", worker: str = "worker
                  Codes(task_codes, worker_codes, label_codes, tasks.size, workers.size, labels.size))
 
 
+def name_keys(names: pd.Index) -> NDArray[np.uint64]:
+    """One uint64 per task or worker name, a hash of its value alone (pandas' stable hash): the key of its coin."""
+    return pd.util.hash_array(names.to_numpy())
+
+
 def _factorize(column: pd.Series) -> tuple[NDArray[np.int64], pd.Index]:
     """(codes, distinct values) in order of first appearance; integers in a compact range by a lookup table."""
     values = column.to_numpy()
