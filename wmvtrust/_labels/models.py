@@ -213,6 +213,53 @@ class OneCoinFit:
     converged: bool
 
 
+class MemoryPasses:
+    """The vote statistics that EM needs, one pass over the votes each, here over codes in memory.
+
+    ``crowd.distributed`` gives the same methods over the partitions of a dask DataFrame, so
+    that both run the one EM loop of each model (``one_coin_loop``, ``confusion_loop``). The task
+    posteriors start at ``start`` (plurality voting by default) and hold the last pass's.
+    """
+
+    def __init__(self, codes: Codes, truth: NDArray[np.int64], start: NDArray[np.float64] | None = None) -> None:
+        self.codes, self.truth = codes, np.ascontiguousarray(truth)
+        self.n_tasks, self.n_workers, self.n_labels = codes.n_tasks, codes.n_workers, codes.n_labels
+        self.probas = majority_posterior(codes, self.truth) if start is None else start.copy()
+        self._buffers: dict[int, Buffers] = {}
+
+    def cast(self) -> NDArray[np.float64]:
+        """Votes per worker."""
+        return np.bincount(self.codes.worker, minlength=self.n_workers).astype(float)
+
+    def start_right(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Expected right votes per worker and class sums under the starting posteriors."""
+        c = self.codes
+        return kn.expected_right(c.task, c.worker, c.label, self.probas, self.n_workers), self.probas.sum(axis=0)
+
+    def start_counts(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Expected confusion counts and class sums under the starting posteriors."""
+        return confusion_counts(self.codes, self.probas), self.probas.sum(axis=0)
+
+    def symmetric(self, weights: NDArray[np.float64], log_prior: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """One symmetric-noise pass: expected right votes per worker and class sums."""
+        buffers = self._buffer(1, (self.n_workers,), (self.n_labels,))
+        symmetric_pass(self.codes, self.truth, weights, log_prior, self.probas, buffers)
+        return buffers[0][1].copy(), buffers[1][1].copy()
+
+    def confusion(self, log_confusion: NDArray[np.float64], log_prior: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+        """One confusion-matrix pass: expected counts, class sums and ln P(votes)."""
+        buffers = self._buffer(2, log_confusion.shape, (log_confusion.shape[1],))
+        loglik = confusion_pass(self.codes, self.truth, log_confusion, log_prior, self.probas, buffers)
+        return buffers[0][1].copy(), buffers[1][1].copy(), loglik
+
+    def _buffer(self, kind: int, *shapes: tuple[int, ...]) -> Buffers:
+        if kind not in self._buffers:
+            self._buffers[kind] = chunk_buffers(self.codes.task.size, *shapes)
+        return self._buffers[kind]
+
+
 def one_coin_em(codes: Codes, *, beta_prior: tuple[float, float] | tuple[NDArray[np.float64], NDArray[np.float64]],
                 n_labels: int, max_iter: int, tol: float,
                 truth: NDArray[np.int64] | None = None) -> OneCoinFit:
@@ -228,28 +275,31 @@ def one_coin_em(codes: Codes, *, beta_prior: tuple[float, float] | tuple[NDArray
     certain. Each iteration is one fused pass over the votes grouped by task. Stops when no
     trust moves by more than ``tol``.
     """
+    passes = MemoryPasses(codes, np.full(codes.n_tasks, -1) if truth is None else truth)
+    alpha, beta, log_prior, n_iter, converged = one_coin_loop(passes, beta_prior, n_labels, max_iter, tol)
+    return OneCoinFit(alpha, beta, log_prior, passes.probas, n_iter, converged)
+
+
+def one_coin_loop(passes: MemoryPasses, beta_prior: tuple[float, float] | tuple[NDArray[np.float64], NDArray[np.float64]],
+                  n_labels: int, max_iter: int, tol: float
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], int, bool]:
+    """The loop of ``one_coin_em`` over any ``MemoryPasses``-like source: (alpha, beta, log_prior, n_iter, converged)."""
     a0, b0 = beta_prior
-    truth = np.full(codes.n_tasks, -1) if truth is None else truth
-    cast = np.bincount(codes.worker, minlength=codes.n_workers).astype(float)
-    probas = majority_posterior(codes, truth)
-    right = kn.expected_right(codes.task, codes.worker, codes.label, probas, codes.n_workers)
-    buffers = chunk_buffers(codes.task.size, (codes.n_workers,), (codes.n_labels,))
-    (_, next_right), (_, class_sum) = buffers
-    class_sum[:] = probas.sum(axis=0)
-    t = np.full(codes.n_workers, 1.0 / n_labels)
+    cast = passes.cast()
+    right, class_sum = passes.start_right()
+    t = np.full(passes.n_workers, 1.0 / n_labels)
     converged = False
     for n_iter in range(1, max_iter + 1):
         used = right  # the record behind this iteration's trust; the pass counts the next one
         new_t = beta_mean(used, cast, beta_prior)
         with np.errstate(divide="ignore"):  # a label no task may have gets -inf: probability 0
-            log_prior = np.log(class_sum / codes.n_tasks)
-        symmetric_pass(codes, truth, symmetric_weights(new_t, n_labels), log_prior, probas, buffers)
+            log_prior = np.log(class_sum / passes.n_tasks)
+        right, class_sum = passes.symmetric(symmetric_weights(new_t, n_labels), log_prior)
         converged = bool(np.abs(new_t - t).max() <= tol)
         t = new_t
-        right = next_right.copy()
         if converged:
             break
-    return OneCoinFit(a0 + used, b0 + cast - used, log_prior, probas, n_iter, converged)
+    return a0 + used, b0 + cast - used, log_prior, n_iter, converged
 
 
 @dataclass(frozen=True)
@@ -332,22 +382,30 @@ def dawid_skene_em(codes: Codes, *, truth: NDArray[np.int64], dirichlet_prior: f
     >>> fit.probas.argmax(axis=1).tolist(), fit.converged
     ([0, 1, 0, 1], True)
     """
-    truth = np.ascontiguousarray(truth)
-    start = majority_posterior(codes, truth)
-    prior_rows = row_prior(confusion_counts(codes, start), dirichlet_prior)
-    fits = [_confusion_em(codes, truth, start, prior_rows, max_iter, tol)]
+    passes = MemoryPasses(codes, truth)
+    counts, class_sum = passes.start_counts()
+    prior_rows = row_prior(counts, dirichlet_prior)
+    fits = [_confusion_fit(passes, counts, class_sum, prior_rows, max_iter, tol)]
     for _ in range(restarts):  # rng is None only without restarts
         noise = cast(np.random.Generator, rng).dirichlet(np.ones(codes.n_labels), size=codes.n_tasks)
-        fits.append(_confusion_em(codes, truth, clamp(0.5 * start + 0.5 * noise, truth), prior_rows, max_iter, tol))
+        again = MemoryPasses(codes, truth, clamp(0.5 * majority_posterior(codes, passes.truth) + 0.5 * noise,
+                                                 passes.truth))
+        fits.append(_confusion_fit(again, *again.start_counts(), prior_rows, max_iter, tol))
     return max(fits, key=lambda fit: fit.log_posterior)  # the first of equals: the plurality start
 
 
-def _confusion_em(codes: Codes, truth: NDArray[np.int64], probas: NDArray[np.float64], prior_rows: NDArray[np.float64],
-                  max_iter: int, tol: float) -> ConfusionFit:
-    probas = probas.copy()
-    buffers = chunk_buffers(codes.task.size, (codes.n_workers, codes.n_labels, codes.n_labels), (codes.n_labels,))
-    (_, counts), (_, class_sum) = buffers
-    counts[:], class_sum[:] = confusion_counts(codes, probas), probas.sum(axis=0)
+def _confusion_fit(passes: MemoryPasses, counts: NDArray[np.float64], class_sum: NDArray[np.float64],
+                   prior_rows: NDArray[np.float64], max_iter: int, tol: float) -> ConfusionFit:
+    dirichlet, class_dirichlet, objective, n_iter, converged = confusion_loop(passes, counts, class_sum, prior_rows,
+                                                                              max_iter, tol)
+    return ConfusionFit(prior_rows, dirichlet, class_dirichlet, passes.probas, objective, n_iter, converged)
+
+
+def confusion_loop(passes: MemoryPasses, counts: NDArray[np.float64], class_sum: NDArray[np.float64],
+                   prior_rows: NDArray[np.float64], max_iter: int, tol: float
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, int, bool]:
+    """The loop of ``dawid_skene_em`` from the starting statistics, over any ``MemoryPasses``-like source:
+    (dirichlet, class_dirichlet, objective, n_iter, converged), the posteriors' parameters of the last pass."""
     confusion = class_prior = None
     converged = False
     for n_iter in range(1, max_iter + 1):
@@ -355,14 +413,14 @@ def _confusion_em(codes: Codes, truth: NDArray[np.int64], probas: NDArray[np.flo
         class_dirichlet = 1.0 + class_sum
         new_confusion = dirichlet / dirichlet.sum(axis=2, keepdims=True)
         new_prior = class_dirichlet / class_dirichlet.sum()
-        loglik = confusion_pass(codes, truth, np.log(new_confusion), np.log(new_prior), probas, buffers)
+        counts, class_sum, loglik = passes.confusion(np.log(new_confusion), np.log(new_prior))
         converged = confusion is not None and bool(max(np.abs(new_confusion - confusion).max(),
                                                         np.abs(new_prior - class_prior).max()) <= tol)
         confusion, class_prior = new_confusion, new_prior
         if converged:
             break
     objective = loglik + (prior_rows * np.log(new_confusion)).sum() + np.log(new_prior).sum()  # the last step's means
-    return ConfusionFit(prior_rows, dirichlet, class_dirichlet, probas, float(objective), n_iter, converged)
+    return dirichlet, class_dirichlet, float(objective), n_iter, converged
 
 
 def confusion_from_gold(codes: Codes, *, truth: NDArray[np.int64],
