@@ -81,7 +81,7 @@ def reference():
 @pytest.fixture(scope="module")
 def dask_executor(request):
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     request.addfinalizer(cluster.close)
     client = distributed.Client(cluster)
     request.addfinalizer(client.close)  # runs first: finalizers run in reverse order

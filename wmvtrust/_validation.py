@@ -5,6 +5,7 @@ the form the kernels expect (contiguous float64 arrays, plain Python scalars).
 Messages read: ``<name> must <rule>; <what was found>. <what to do>``.
 """
 
+import importlib
 import inspect
 import itertools
 import numbers
@@ -556,11 +557,47 @@ def check_gold_given(gold: pd.DataFrame | None, what: str) -> None:
         raise fail("gold", f"be given for {what}", "got None", "Pass a table of known truths.")
 
 
-def check_has_gold(truth: NDArray[np.int64], what: str) -> None:
-    """Some task of the votes has a gold label (``truth`` codes, -1 where none); ``what`` needs it."""
-    if (truth < 0).all():
+def check_has_gold(known: int, what: str) -> None:
+    """Some task of the votes has a gold label (``known`` of them do); ``what`` needs it."""
+    if known == 0:
         raise fail("gold", f"be given for {what}", "no task of the votes has a gold label",
                    "Pass a table of known truths.")
+
+
+def check_restarts_in_memory(source: object, memory: type[_T]) -> _T:
+    """``restarts`` start EM from random posteriors of every task: the votes must be in memory (a pandas table)."""
+    if not isinstance(source, memory):
+        raise fail("restarts", "be 0 when the votes are a dask DataFrame", "got restarts > 0",
+                   "Random restarts draw a posterior for every task in memory; fit a pandas table to use them.")
+    return source
+
+
+def check_dask_votes(votes: Any, columns: Mapping[str, str], duplicates: str) -> Any:
+    """A dask DataFrame of votes with the ``columns`` (role -> name), fitted with ``duplicates='error'``."""
+    for role, name in columns.items():
+        if name not in votes.columns:
+            raise fail("votes", f"have a {role} column named {name!r}",
+                       f"its columns are {', '.join(map(repr, votes.columns))}", f"Pass {role}=... to name it.")
+    if duplicates != "error":
+        raise fail("duplicates", "be 'error' when the votes are a dask DataFrame", f"got {duplicates!r}",
+                   "A dask table has no row order to keep the first or last vote by; drop repeats before.")
+    return votes
+
+
+def check_vote_values(missing: pd.Series) -> None:
+    """No missing value in the vote columns: ``missing`` counts them per column."""
+    if missing.any():
+        name = missing.index[int(np.argmax(missing.to_numpy() > 0))]
+        count = int(missing[name])
+        raise fail("votes", f"have no missing {name!r}", f"{count} row{'s' if count > 1 else ''} have none",
+                   "Drop or fill them first.")
+
+
+def check_in_memory_fit(in_memory: bool, what: str) -> None:
+    """``what`` needs an aggregator fitted on a pandas table."""
+    if not in_memory:
+        raise fail(what, "be asked of an aggregator fitted on a pandas table", "this one was fitted on a dask DataFrame",
+                   "Fit a pandas table (a sample of the votes, say) for the summary.")
 
 
 def check_trust_source(trust: str | pd.Series) -> None:
@@ -740,3 +777,61 @@ def check_enough_rows(X: _Sized, least: int, purpose: str, hint: str) -> _Sized:
     if len(X) < least:
         raise fail("X", f"have at least {least} rows for {purpose}", f"got {len(X)}", hint)
     return X
+
+
+# ---------------------------------------------------------------- Parquet input (pyarrow is optional: imported here)
+
+
+def check_pyarrow(name: str, path: str | os.PathLike[str], action: str = "read") -> None:
+    """pyarrow can be imported to read (or write: ``action``) the Parquet ``path`` given as ``name``; else an
+    ImportError saying how to install it."""
+    try:
+        for module in ("pyarrow", "pyarrow.dataset", "pyarrow.parquet"):
+            importlib.import_module(module)
+    except ImportError as error:
+        raise fail(name, f"be {action} with pyarrow, as {os.fspath(path)!r} is Parquet",
+                   f"pyarrow cannot be imported ({error})",
+                   'Install it: pip install "wmvtrust[dask]" (or pip install pyarrow).', error=ImportError) from None
+
+
+def check_parquet_path(path: str | os.PathLike[str], name: str) -> Path:
+    """An existing Parquet file or folder ``path`` (given as ``name``), as a Path; else a FileNotFoundError."""
+    path = Path(path)
+    if not path.exists():
+        raise fail(name, "name an existing Parquet file or folder", f"{str(path)!r} does not exist", "Check the path.",
+                   error=FileNotFoundError)
+    return path
+
+
+def check_parquet_files(files: list[Path], folder: Path, name: str) -> list[Path]:
+    """The data ``files`` found in ``folder`` are not none."""
+    if not files:
+        raise fail(name, "name a Parquet file or a folder holding one",
+                   f"the folder {str(folder)!r} holds no data file (names starting with '.' or '_' are skipped)",
+                   "Check the path.")
+    return files
+
+
+def check_parquet_columns(found: Iterable[str], columns: Mapping[str, str], name: str, where: str | os.PathLike[str],
+                          hint: str) -> None:
+    """The Parquet file or folder ``where`` has the ``columns`` (role -> name); ``found`` are its columns.
+
+    ``hint`` may hold ``{role}``, the role of the missing column.
+    """
+    found = list(found)
+    for role, column in columns.items():
+        if column not in found:
+            raise fail(name, f"have a {role} column named {column!r}",
+                       f"the columns of {os.fspath(where)!r} are {', '.join(map(repr, found))}",
+                       hint.format(role=role))
+
+
+def check_parquet_readable(read: Callable[[], _T], file: str | os.PathLike[str], name: str, hint: str) -> _T:
+    """``read()``, which reads the Parquet ``file``; an error of pyarrow's becomes a ValueError naming the file."""
+    arrow_error = importlib.import_module("pyarrow").ArrowException
+    try:
+        return read()
+    except (OSError, arrow_error) as error:
+        reason = str(error).replace(f"Could not open Parquet input source '{os.fspath(file)}': ", "")
+        raise fail(name, "be readable Parquet",
+                   f"{os.fspath(file)!r} cannot be read: {' '.join(reason.split()).rstrip('.')}", hint) from None

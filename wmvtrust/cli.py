@@ -9,9 +9,9 @@ import argparse
 import csv
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,10 +20,13 @@ from tqdm import tqdm
 
 from . import __version__, demo
 from . import io as wio
+from ._validation import check_pyarrow
 from .accuracy import METHODS, accuracy, accuracy_mc
 from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVote
+from .crowd.votes import parquet_columns, parquet_rows, read_parquet_table
 from .voting import TIES, log_odds_weights
 
+_T = TypeVar("_T")
 PROG = "wmvtrust"
 PROGRESS_FROM = 100_000  # vote rows: larger inputs show a stage bar on stderr
 DELIMITERS = {",": "','", ";": "';'", "\t": "'\\t'", "|": "'|'"}  # what a wrong --delimiter may hide
@@ -74,6 +77,7 @@ examples:
   wmvtrust aggregate votes.csv --method dawid-skene --out labels.csv
   wmvtrust aggregate votes.csv --gold gold.csv --method difficulty --out labels.csv
   wmvtrust aggregate votes.csv --trust trust.csv --ties report --out labels.csv
+  wmvtrust aggregate votes/ --out labels.parquet    # votes/: Parquet files
   wmvtrust aggregate votes.tsv --delimiter '\\t' --task item --worker annotator \\
       --label answer --out labels.csv
 
@@ -94,7 +98,15 @@ as text (01 stays 01); row numbers in error messages are line numbers.
                reported label the Dirichlet parameter of that confusion cell
                difficulty: worker, and its accuracy in each difficulty class
                (class 0, class 1)
-Neither written file may be an input file.
+Neither written file may be an input file, nor lie in an input folder.
+
+Parquet: VOTES, GOLD and TRUST may each be a .parquet file or a folder of
+Parquet files (a dataset as pandas, dask or pyarrow write it: files read in
+natural order, part.2 before part.10; names starting with '.' or '_' skipped;
+hive folders such as label=x/ give their column). Only the needed columns
+are read, with their Parquet types: give gold and trust in the format of the
+votes. Row numbers in error messages count from 0. A LABELS.parquet name
+writes both tables as Parquet (<stem>.trust.parquet beside it).
 """
 
 ACCURACY_DESCRIPTION = """\
@@ -140,13 +152,16 @@ def _parser() -> _Parser:
     agg = commands.add_parser("aggregate", formatter_class=formatter, epilog=AGGREGATE_EPILOG,
                               help="learn trust and label every task of a vote table",
                               description=AGGREGATE_DESCRIPTION)
-    agg.add_argument("votes", type=Path, metavar="VOTES.csv", help="the votes, one row per (task, worker, label)")
-    agg.add_argument("--out", type=Path, required=True, metavar="LABELS.csv", help="the labels to write")
+    agg.add_argument("votes", type=Path, metavar="VOTES",
+                     help="the votes, one row per (task, worker, label): a CSV file, or a .parquet file or a folder "
+                          "of Parquet files")
+    agg.add_argument("--out", type=Path, required=True, metavar="LABELS.csv",
+                     help="the labels to write (Parquet for a .parquet name)")
     agg.add_argument("--gold", type=Path, metavar="GOLD.csv",
                      help="known truths of some tasks (task, label): kept as their labels, and used to learn "
-                          "trust (except with --trust)")
+                          "trust (except with --trust); CSV or Parquet, like VOTES")
     agg.add_argument("--trust", type=Path, metavar="TRUST.csv",
-                     help="trust of every worker (worker, trust); with --method wmv only")
+                     help="trust of every worker (worker, trust); with --method wmv only; CSV or Parquet, like VOTES")
     agg.add_argument("--method", choices=AGGREGATORS, default="wmv", metavar="METHOD",
                      help="the aggregator and its trust source, one of those above (default: wmv)")
     agg.add_argument("--task", default="task", help="task column name (default: task)")
@@ -235,14 +250,17 @@ def _aggregate(args: argparse.Namespace) -> None:
     trust_out = out.with_name(f"{out.stem}.trust{out.suffix or '.csv'}")
     _check_not_an_input(args, out, trust_out)
     wio.check_writable_folder(out.parent)  # before any work: a long fit must not end in an unwritable folder
+    if out.suffix == ".parquet":  # write_table needs pyarrow for it: say so before the fit
+        _as_usage_error(check_pyarrow, "--out", out, "written")
 
     columns = {"task": args.task, "worker": args.worker, "label": args.label}
     bar = tqdm(total=3, desc="read", file=sys.stderr, disable=not _more_rows_than(args.votes, PROGRESS_FROM),
                bar_format="wmvtrust: {desc} ({n}/{total} stages done, {elapsed})")
     with bar:
-        votes = _read_csv(args.votes, args.delimiter, columns.values(), "--task, --worker and --label")
-        gold = None if args.gold is None else _read_csv(args.gold, args.delimiter, [args.task, args.label],
-                                                        "--task and --label")
+        votes = _read_table(args.votes, args.delimiter, columns, "--task, --worker and --label", "votes")
+        gold = None if args.gold is None else _read_table(args.gold, args.delimiter,
+                                                          {"task": args.task, "label": args.label},
+                                                          "--task and --label", "--gold")
         if args.trust is not None:  # a given table replaces the learned trust
             trust = _read_trust(args.trust, args.delimiter, args.worker)
         bar.update()
@@ -262,13 +280,18 @@ def _aggregate(args: argparse.Namespace) -> None:
 
 
 def _check_not_an_input(args: argparse.Namespace, out: Path, trust_out: Path) -> None:
-    """A UsageError if ``out`` or the trust table beside it is one of the input files (compared resolved)."""
+    """A UsageError if ``out`` or the trust table beside it is one of the input files, or lies in an input folder
+    (a Parquet dataset, which would read it next time); compared resolved."""
     inputs = {"the votes": args.votes, "--gold": args.gold, "--trust": args.trust}
     for target in (out, trust_out):
         for name, path in inputs.items():
             if path is not None and _same_file(target, path):
                 action = "overwrite" if target is out else f"write its trust table {target} over"
                 raise UsageError(f"--out {out} would {action} the input file {path} ({name}); choose another --out")
+            if path is not None and path.is_dir() and target.resolve().is_relative_to(path.resolve()):
+                action = "write" if target is out else f"write its trust table {target}"
+                raise UsageError(f"--out {out} would {action} into the input folder {path} ({name}); "
+                                 "choose another --out")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -307,7 +330,13 @@ def _summary(args: argparse.Namespace, model: Aggregator, votes: pd.DataFrame, g
 
 
 def _more_rows_than(path: Path, n: int) -> bool:
-    """Whether the CSV ``path`` has more than ``n`` rows below its header (counting lines; False if unreadable)."""
+    """Whether the CSV ``path`` has more than ``n`` rows below its header (counting lines), or the Parquet file or
+    folder more than ``n`` rows (from the files' metadata); False if unreadable."""
+    if _is_parquet(path):
+        try:
+            return parquet_rows(path) > n
+        except (OSError, ValueError, ImportError):
+            return False  # reading will report it
     try:
         if path.stat().st_size <= 6 * n:  # a row takes at least 6 bytes: "t,w,l\n"
             return False
@@ -315,6 +344,28 @@ def _more_rows_than(path: Path, n: int) -> bool:
             return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")) > n + 1
     except OSError:
         return False  # reading will report it
+
+
+def _is_parquet(path: Path) -> bool:
+    """A folder or a ``.parquet`` name is Parquet; anything else CSV."""
+    return path.suffix.lower() == ".parquet" or path.is_dir()
+
+
+def _as_usage_error(read: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``read(*args, **kwargs)``, its errors about a missing file or pyarrow reported as usage errors (exit code 2)
+    like its ValueErrors; not as the runtime errors (1) that OSError and ImportError otherwise are."""
+    try:
+        return read(*args, **kwargs)
+    except (FileNotFoundError, ImportError) as error:
+        raise UsageError(str(error)) from None
+
+
+def _read_table(path: Path, delimiter: str, columns: dict[str, str], flags: str, name: str) -> pd.DataFrame:
+    """The CSV ``path`` (all its columns, indexed by line number) or the ``columns`` (role -> name) of the Parquet
+    file or folder ``path`` (indexed by row number from 0), read as ``name``; else a usage error."""
+    if not _is_parquet(path):
+        return _read_csv(path, delimiter, columns.values(), flags)
+    return _as_usage_error(read_parquet_table, path, columns, name=name, hint=f"Name the columns with {flags}.")
 
 
 def _read_csv(path: Path, delimiter: str, required: Iterable[str], flags: str) -> pd.DataFrame:
@@ -380,18 +431,26 @@ def _not_utf8(path: Path) -> str:
 
 
 def _read_trust(path: Path, delimiter: str, worker: str) -> pd.Series:
-    frame = _read_csv(path, delimiter, [worker], "--worker")
-    column = next((c for c in ("trust", "mean") if c in frame.columns), None)  # mean: a table aggregate wrote
+    parquet = _is_parquet(path)
+    if parquet:  # the trust column's name first, then only the two columns
+        columns = _as_usage_error(parquet_columns, path, name="--trust")
+    else:
+        frame = _read_csv(path, delimiter, [worker], "--worker")
+        columns = list(frame.columns)
+    column = next((c for c in ("trust", "mean") if c in columns), None)  # mean: a table aggregate wrote
     if column is None:
-        raise UsageError(f"{path} has no column 'trust'; its columns are {', '.join(map(repr, frame.columns))}")
+        raise UsageError(f"{path} has no column 'trust'; its columns are {', '.join(map(repr, columns))}")
+    if parquet:
+        frame = _read_table(path, delimiter, {"worker": worker, "trust": column}, "--worker", "--trust")
+    where = "row" if parquet else "line"  # Parquet rows count from 0, CSV lines from the header's 1
     repeated = frame[worker].duplicated()
     if repeated.any():
         raise UsageError(f"{path} lists worker {frame[worker][repeated].iloc[0]!r} twice "
-                         f"(line {frame.index[repeated.to_numpy()][0]}); give one trust per worker")
+                         f"({where} {frame.index[repeated.to_numpy()][0]}); give one trust per worker")
     trust = pd.to_numeric(frame[column], errors="coerce")
     bad = trust.isna() & frame[column].notna()
     if bad.any():
-        raise UsageError(f"{path}: {column} must be a number; line {trust.index[bad.to_numpy()][0]} has "
+        raise UsageError(f"{path}: {column} must be a number; {where} {trust.index[bad.to_numpy()][0]} has "
                          f"{frame[column][bad].iloc[0]!r}")
     return pd.Series(trust.to_numpy(dtype=float), index=frame[worker].to_numpy(), name="trust")
 

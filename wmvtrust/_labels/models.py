@@ -6,7 +6,7 @@ weights are ``ln((L - 1) t / (1 - t))`` and the decision is the weighted plurali
 """
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -180,6 +180,11 @@ def believed(probas: NDArray[np.float64]) -> float:
     return probas.max(axis=1).mean()
 
 
+def believed_sum(probas: NDArray[np.float64]) -> float:
+    """The sum behind ``believed``, for means over partitions."""
+    return float(probas.max(axis=1).sum())
+
+
 def clamp(probas: NDArray[np.float64], truth: NDArray[np.int64]) -> NDArray[np.float64]:
     """``probas`` with each task of known truth (``truth[j] >= 0``) set to certainty on it, in place."""
     known = np.flatnonzero(truth >= 0)
@@ -213,6 +218,28 @@ class OneCoinFit:
     converged: bool
 
 
+class VoteSource(Protocol):
+    """What the EM loops read from the votes: sizes, and statistics that each take one pass over them."""
+
+    n_tasks: int
+    n_workers: int
+    n_labels: int
+    known: int  # tasks of known truth
+
+    @property
+    def probas(self) -> NDArray[np.float64]: ...
+    def cast(self) -> NDArray[np.float64]: ...
+    def start_right(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+    def start_counts(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+    def symmetric(self, weights: NDArray[np.float64], log_prior: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+    def confusion(self, log_confusion: NDArray[np.float64], log_prior: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64], float]: ...
+    def gold_record(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+    def gold_counts(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+    def gold_votes(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]: ...
+
+
 class MemoryPasses:
     """The vote statistics that EM needs, one pass over the votes each, here over codes in memory.
 
@@ -224,12 +251,40 @@ class MemoryPasses:
     def __init__(self, codes: Codes, truth: NDArray[np.int64], start: NDArray[np.float64] | None = None) -> None:
         self.codes, self.truth = codes, np.ascontiguousarray(truth)
         self.n_tasks, self.n_workers, self.n_labels = codes.n_tasks, codes.n_workers, codes.n_labels
-        self.probas = majority_posterior(codes, self.truth) if start is None else start.copy()
+        self.known = int((self.truth >= 0).sum())  # tasks of known truth
+        self._probas = None if start is None else start.copy()
         self._buffers: dict[int, Buffers] = {}
+
+    @property
+    def probas(self) -> NDArray[np.float64]:
+        """The task posteriors: the start (plurality voting by default) until a pass replaces them."""
+        if self._probas is None:
+            self._probas = majority_posterior(self.codes, self.truth)
+        return self._probas
 
     def cast(self) -> NDArray[np.float64]:
         """Votes per worker."""
         return np.bincount(self.codes.worker, minlength=self.n_workers).astype(float)
+
+    def gold_record(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Right and cast votes per worker on the tasks of known truth."""
+        c = self.codes
+        y = self.truth[c.task]
+        on_gold = y >= 0
+        right = np.bincount(c.worker[on_gold], weights=y[on_gold] == c.label[on_gold], minlength=self.n_workers)
+        return cast(NDArray[np.float64], right), np.bincount(c.worker[on_gold], minlength=self.n_workers).astype(float)
+
+    def gold_counts(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Confusion counts and class sums of the tasks of known truth alone."""
+        gold = clamp(np.zeros((self.n_tasks, self.n_labels)), self.truth)
+        return confusion_counts(self.codes, gold), gold.sum(axis=0)
+
+    def gold_votes(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+        """The votes on tasks of known truth: (task renumbered 0.. in code order, worker, whether right)."""
+        c = self.codes
+        y = self.truth[c.task]
+        on_gold = y >= 0
+        return np.unique(c.task[on_gold], return_inverse=True)[1], c.worker[on_gold], (c.label == y)[on_gold]
 
     def start_right(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Expected right votes per worker and class sums under the starting posteriors."""
@@ -280,7 +335,7 @@ def one_coin_em(codes: Codes, *, beta_prior: tuple[float, float] | tuple[NDArray
     return OneCoinFit(alpha, beta, log_prior, passes.probas, n_iter, converged)
 
 
-def one_coin_loop(passes: MemoryPasses, beta_prior: tuple[float, float] | tuple[NDArray[np.float64], NDArray[np.float64]],
+def one_coin_loop(passes: VoteSource, beta_prior: tuple[float, float] | tuple[NDArray[np.float64], NDArray[np.float64]],
                   n_labels: int, max_iter: int, tol: float
                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], int, bool]:
     """The loop of ``one_coin_em`` over any ``MemoryPasses``-like source: (alpha, beta, log_prior, n_iter, converged)."""
@@ -383,25 +438,30 @@ def dawid_skene_em(codes: Codes, *, truth: NDArray[np.int64], dirichlet_prior: f
     ([0, 1, 0, 1], True)
     """
     passes = MemoryPasses(codes, truth)
-    counts, class_sum = passes.start_counts()
-    prior_rows = row_prior(counts, dirichlet_prior)
-    fits = [_confusion_fit(passes, counts, class_sum, prior_rows, max_iter, tol)]
+    fits = [dawid_skene_fit(passes, dirichlet_prior=dirichlet_prior, max_iter=max_iter, tol=tol)]
     for _ in range(restarts):  # rng is None only without restarts
         noise = cast(np.random.Generator, rng).dirichlet(np.ones(codes.n_labels), size=codes.n_tasks)
         again = MemoryPasses(codes, truth, clamp(0.5 * majority_posterior(codes, passes.truth) + 0.5 * noise,
                                                  passes.truth))
-        fits.append(_confusion_fit(again, *again.start_counts(), prior_rows, max_iter, tol))
+        fits.append(_confusion_fit(again, *again.start_counts(), fits[0].dirichlet_prior, max_iter, tol))
     return max(fits, key=lambda fit: fit.log_posterior)  # the first of equals: the plurality start
 
 
-def _confusion_fit(passes: MemoryPasses, counts: NDArray[np.float64], class_sum: NDArray[np.float64],
+def dawid_skene_fit(passes: VoteSource, *, dirichlet_prior: float | Literal["pooled"], max_iter: int,
+                    tol: float) -> ConfusionFit:
+    """``dawid_skene_em`` without restarts over any ``MemoryPasses``-like source (its ``probas`` in the fit)."""
+    counts, class_sum = passes.start_counts()
+    return _confusion_fit(passes, counts, class_sum, row_prior(counts, dirichlet_prior), max_iter, tol)
+
+
+def _confusion_fit(passes: VoteSource, counts: NDArray[np.float64], class_sum: NDArray[np.float64],
                    prior_rows: NDArray[np.float64], max_iter: int, tol: float) -> ConfusionFit:
     dirichlet, class_dirichlet, objective, n_iter, converged = confusion_loop(passes, counts, class_sum, prior_rows,
                                                                               max_iter, tol)
     return ConfusionFit(prior_rows, dirichlet, class_dirichlet, passes.probas, objective, n_iter, converged)
 
 
-def confusion_loop(passes: MemoryPasses, counts: NDArray[np.float64], class_sum: NDArray[np.float64],
+def confusion_loop(passes: VoteSource, counts: NDArray[np.float64], class_sum: NDArray[np.float64],
                    prior_rows: NDArray[np.float64], max_iter: int, tol: float
                    ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, int, bool]:
     """The loop of ``dawid_skene_em`` from the starting statistics, over any ``MemoryPasses``-like source:
@@ -431,14 +491,19 @@ def confusion_from_gold(codes: Codes, *, truth: NDArray[np.int64],
     prior's is Dirichlet(1, ..., 1) plus the gold truths. No EM: the other tasks do not
     inform the matrices. Returns a ``ConfusionFit`` with ``n_iter = 0``.
     """
-    truth = np.ascontiguousarray(truth)
-    gold = clamp(np.zeros((codes.n_tasks, codes.n_labels)), truth)
-    counts = confusion_counts(codes, gold)
+    return gold_confusion_fit(MemoryPasses(codes, truth), dirichlet_prior=dirichlet_prior)
+
+
+def gold_confusion_fit(passes: VoteSource, *, dirichlet_prior: float | Literal["pooled"]) -> ConfusionFit:
+    """``confusion_from_gold`` over any ``MemoryPasses``-like source: the gold statistics, then one pass for the
+    posteriors (``passes.probas``) and the log-likelihood."""
+    counts, class_sum = passes.gold_counts()
     prior_rows = row_prior(counts, dirichlet_prior)
     dirichlet = prior_rows + counts
-    class_dirichlet = 1.0 + gold.sum(axis=0)
-    probas, loglik = confusion_posterior(codes, truth, dirichlet, class_dirichlet)
-    return ConfusionFit(prior_rows, dirichlet, class_dirichlet, probas, loglik, 0, True)
+    class_dirichlet = 1.0 + class_sum
+    _, _, loglik = passes.confusion(np.log(dirichlet / dirichlet.sum(axis=2, keepdims=True)),
+                                    np.log(class_dirichlet / class_dirichlet.sum()))
+    return ConfusionFit(prior_rows, dirichlet, class_dirichlet, passes.probas, loglik, 0, True)
 
 
 def confusion_posterior(codes: Codes, truth: NDArray[np.int64], dirichlet: NDArray[np.float64],

@@ -14,15 +14,20 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .._labels.latent import latent_class_em, latent_class_posterior
-from .._labels.models import (ConfusionFit, balanced_accuracy, believed, clamp, confusion_from_gold, dawid_skene_em,
-                              most_probable, one_coin_em, posterior, symmetric_weights)
+from .._labels.codes import Codes
+from .._labels.models import (ConfusionFit, MemoryPasses, VoteSource, balanced_accuracy, believed, clamp, confusion_posterior,
+                              dawid_skene_em, dawid_skene_fit, gold_confusion_fit, most_probable, one_coin_loop,
+                              posterior, symmetric_weights)
 from .._stats import beta_mean
 from .._validation import (check_beta_prior, check_choice, check_fitted, check_fraction, check_given_trust,
-                           check_gold_given, check_has_gold, check_nonnegative_int, check_positive_int,
-                           check_positive_real, check_rng, check_trust_source, renamed)
+                           check_gold_covers, check_gold_given, check_has_gold, check_in_memory_fit,
+                           check_nonnegative_int,
+                           check_positive_int, check_positive_real, check_restarts_in_memory, check_rng,
+                           check_trust_source, renamed)
 from ..voting import TIES
 from .beliefs import CrowdSummary, PanelModel, summarise
-from .votes import Votes, gold_codes, gold_record, name_keys, read_votes
+from .distributed import believed_unknown, decided_labels, fit_partitioned, is_dask_frame
+from .votes import Votes, gold_codes, name_keys, read_votes
 
 NO_GOLD = ("prior", "error")
 
@@ -47,16 +52,23 @@ class _Aggregator:
     converged_: bool
     _confusion_fit: ConfusionFit | None
     _fitted: tuple[Votes, NDArray[np.int64]]
+    _partitions: tuple[list[str], dict[str, Any], int, pd.Index] | None  # a dask fit's files, state and sizes
 
-    def fit(self, votes: pd.DataFrame, gold: pd.DataFrame | None = None) -> Self:
+    def fit(self, votes: pd.DataFrame, gold: pd.DataFrame | None = None, *, scratch: str | None = None) -> Self:
         """Learn trust and label every task.
 
         Parameters
         ----------
-        votes : pandas.DataFrame
-            Long vote table (task, worker, label columns).
+        votes : pandas.DataFrame or dask.dataframe.DataFrame
+            Long vote table (task, worker, label columns). A dask DataFrame is fitted
+            partition by partition (``distributed``): the same trust and labels as in memory
+            (with an integer seed), ``labels_`` and ``probas_`` then dask objects, one
+            partition per partition of the votes shuffled on the task column.
         gold : pandas.DataFrame, optional
             Known truths (task, label columns) of some tasks.
+        scratch : str, optional
+            Folder for the encoded partitions of a dask fit, reachable by every worker (the
+            system's temporary folder by default); removed with the aggregator.
 
         Returns
         -------
@@ -64,19 +76,20 @@ class _Aggregator:
         """
         check_choice(self.ties, "ties", TIES)
         self._check_params()
+        if is_dask_frame(votes):
+            fit_partitioned(self, votes, gold, scratch)
+            return self
         data = read_votes(votes, task=self.task, worker=self.worker, label=self.label, duplicates=self.duplicates)
         truth = np.full(data.tasks.size, -1) if gold is None else gold_codes(data, gold, self.task, self.label)
         probas, state = self._infer(data, truth)
         decision = most_probable(probas, self.ties, check_rng(self.seed), name_keys(data.tasks))
-        chosen = data.labels[np.maximum(decision, 0)]
-        if (decision < 0).any():  # reported ties
-            chosen = pd.Index(np.where(decision >= 0, chosen.to_numpy(dtype=object), pd.NA), dtype=object)
-        self.labels_ = pd.Series(chosen, index=data.tasks, name=self.label)
+        self.labels_ = pd.Series(decided_labels(decision, data.labels), index=data.tasks, name=self.label)
         self.probas_ = pd.DataFrame(probas, index=data.tasks, columns=data.labels)
         self.class_prior_ = pd.Series(state.pop("class_prior"), index=data.labels, name="prior")
         for name, value in state.items():
             setattr(self, name, value)
         self._fitted = data, truth
+        self._partitions = None
         return self
 
     def fit_predict(self, votes: pd.DataFrame, gold: pd.DataFrame | None = None) -> pd.Series:
@@ -141,6 +154,7 @@ class _Aggregator:
         CrowdSummary
         """
         check_fitted(self, "probas_", "the aggregator", "fit(votes, gold)")
+        check_in_memory_fit(self._partitions is None, "summary()")
         folds = check_positive_int(folds, "folds")
         confidence, epsilon = check_fraction(confidence, "confidence"), check_positive_real(epsilon, "epsilon")
         data, truth = self._fitted
@@ -153,6 +167,16 @@ class _Aggregator:
 
     def _infer(self, data: Votes, truth: NDArray[np.int64]) -> tuple[NDArray[np.float64], dict[str, Any]]:
         """(task posteriors, fitted attributes with ``class_prior``) from the votes and the known truths."""
+        state = self._learn(MemoryPasses(data.codes, truth), data.workers, data.labels)
+        return self._posterior(data.codes, truth, state), state
+
+    def _learn(self, source: VoteSource, workers: pd.Index, labels: pd.Index) -> dict[str, Any]:
+        """The fitted attributes (with ``class_prior``) from the statistics of a source of votes: ``MemoryPasses``,
+        or the partitions of a dask DataFrame (``distributed``)."""
+        raise NotImplementedError
+
+    def _posterior(self, codes: Codes, truth: NDArray[np.int64], state: dict[str, Any]) -> NDArray[np.float64]:
+        """The task posteriors of some votes (all, or one partition's) given what ``_learn`` fitted."""
         raise NotImplementedError
 
     def _panel(self, data: Votes) -> PanelModel | str:
@@ -255,35 +279,38 @@ class WeightedMajorityVote(_Aggregator):
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
 
-    def _infer(self, data: Votes, truth: NDArray[np.int64]) -> tuple[NDArray[np.float64], dict[str, Any]]:
-        codes, n_labels = data.codes, max(data.labels.size, 2)
-        class_prior = np.full(codes.n_labels, 1.0 / n_labels)
-        alpha = beta = np.full(codes.n_workers, np.nan)
-        n_gold: float | NDArray[np.float64]  # gold votes per worker; NaN without gold
+    def _learn(self, source: VoteSource, workers: pd.Index, labels: pd.Index) -> dict[str, Any]:
+        n_labels = max(labels.size, 2)
+        class_prior = np.full(labels.size, 1.0 / n_labels)
+        alpha = beta = np.full(workers.size, np.nan)
         n_iter, converged, fit = 0, True, None
         if isinstance(self.trust, pd.Series):
-            t = check_given_trust(self.trust, data.workers)
+            t = check_given_trust(self.trust, workers)
         elif self.trust == "gold":
-            check_has_gold(truth, "trust='gold'")
-            right, n_gold = gold_record(data, truth, self.no_gold)
+            check_has_gold(source.known, "trust='gold'")
+            right, n_gold = source.gold_record()
+            if self.no_gold == "error":
+                check_gold_covers(n_gold, workers)
             alpha, beta = self.beta_prior[0] + right, self.beta_prior[1] + n_gold - right
             t = beta_mean(right, n_gold, self.beta_prior)
         elif self.trust == "one-coin":
-            coin = one_coin_em(codes, beta_prior=self.beta_prior, n_labels=n_labels, max_iter=self.max_iter,
-                               tol=self.tol, truth=truth)
-            alpha, beta, n_iter, converged = coin.alpha, coin.beta, coin.n_iter, coin.converged
-            t, class_prior = alpha / (alpha + beta), np.exp(coin.log_prior)
+            alpha, beta, log_prior, n_iter, converged = one_coin_loop(source, self.beta_prior, n_labels, self.max_iter,
+                                                                      self.tol)
+            t, class_prior = alpha / (alpha + beta), np.exp(log_prior)
         else:
-            fit = dawid_skene_em(codes, truth=truth, max_iter=self.max_iter, tol=self.tol)
+            fit = dawid_skene_fit(source, dirichlet_prior="pooled", max_iter=self.max_iter, tol=self.tol)
             t, class_prior, n_iter, converged = balanced_accuracy(fit.confusion), fit.class_prior, fit.n_iter, \
                 fit.converged
+        n_gold_votes = np.nan if source.known == 0 else source.gold_record()[1]
+        table = pd.DataFrame({"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold_votes}, index=workers)
+        return {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged,
+                "_confusion_fit": fit}
+
+    def _posterior(self, codes: Codes, truth: NDArray[np.int64], state: dict[str, Any]) -> NDArray[np.float64]:
         with np.errstate(divide="ignore"):  # a label of prior 0 stays impossible
-            log_class = np.log(class_prior)
-        probas = clamp(posterior(codes, symmetric_weights(t, n_labels), log_class), truth)
-        n_gold = np.nan if (truth < 0).all() else gold_record(data, truth)[1]
-        table = pd.DataFrame({"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold}, index=data.workers)
-        return probas, {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged,
-                        "_confusion_fit": fit}
+            log_class = np.log(state["class_prior"])
+        weights = symmetric_weights(state["trust_"]["mean"].to_numpy(), max(codes.n_labels, 2))
+        return clamp(posterior(codes, weights, log_class), truth)
 
     def _panel(self, data: Votes) -> PanelModel | str:
         if data.labels.size < 2:
@@ -411,17 +438,30 @@ class ConfusionMatrixVote(_Aggregator):
         check_nonnegative_int(self.restarts, "restarts")
 
     def _infer(self, data: Votes, truth: NDArray[np.int64]) -> tuple[NDArray[np.float64], dict[str, Any]]:
+        source = MemoryPasses(data.codes, truth)
+        state = self._learn(source, data.workers, data.labels)
+        return state["_confusion_fit"].probas, state  # the posteriors of the last pass: no pass more
+
+    def _learn(self, source: VoteSource, workers: pd.Index, labels: pd.Index) -> dict[str, Any]:
         if self.trust == "gold":
-            check_has_gold(truth, "trust='gold'")
-            fit = confusion_from_gold(data.codes, truth=truth, dirichlet_prior=self.dirichlet_prior)
+            check_has_gold(source.known, "trust='gold'")
+            fit = gold_confusion_fit(source, dirichlet_prior=self.dirichlet_prior)
+        elif self.restarts:
+            memory = check_restarts_in_memory(source, MemoryPasses)
+            fit = dawid_skene_em(memory.codes, truth=memory.truth, dirichlet_prior=self.dirichlet_prior,
+                                 max_iter=self.max_iter, tol=self.tol, restarts=self.restarts,
+                                 rng=check_rng(self.seed))
         else:
-            fit = dawid_skene_em(data.codes, truth=truth, dirichlet_prior=self.dirichlet_prior, max_iter=self.max_iter,
-                                 tol=self.tol, restarts=self.restarts, rng=check_rng(self.seed))
-        index = pd.MultiIndex.from_product([data.workers, data.labels], names=[data.workers.name, "truth"])
-        trust = pd.DataFrame(fit.dirichlet.reshape(-1, data.labels.size), index=index, columns=data.labels)
-        return fit.probas, {"confusion_": fit.confusion, "counts_": fit.counts, "trust_": trust,
-                            "class_prior": fit.class_prior, "n_iter_": fit.n_iter, "converged_": fit.converged,
-                            "log_posterior_": fit.log_posterior, "_confusion_fit": fit}
+            fit = dawid_skene_fit(source, dirichlet_prior=self.dirichlet_prior, max_iter=self.max_iter, tol=self.tol)
+        index = pd.MultiIndex.from_product([workers, labels], names=[workers.name, "truth"])
+        trust = pd.DataFrame(fit.dirichlet.reshape(-1, labels.size), index=index, columns=labels)
+        return {"confusion_": fit.confusion, "counts_": fit.counts, "trust_": trust, "class_prior": fit.class_prior,
+                "n_iter_": fit.n_iter, "converged_": fit.converged, "log_posterior_": fit.log_posterior,
+                "_confusion_fit": fit}
+
+    def _posterior(self, codes: Codes, truth: NDArray[np.int64], state: dict[str, Any]) -> NDArray[np.float64]:
+        fit = state["_confusion_fit"]
+        return confusion_posterior(codes, truth, fit.dirichlet, fit.class_dirichlet)[0]
 
     def _panel(self, data: Votes) -> PanelModel | str:
         if data.labels.size < 2:
@@ -508,22 +548,28 @@ class DifficultyAwareVote(_Aggregator):
         self.beta_prior = renamed(beta_prior, prior, "beta_prior", "prior")
         self.task, self.worker, self.label, self.duplicates = task, worker, label, duplicates
 
-    def fit(self, votes: pd.DataFrame, gold: pd.DataFrame) -> Self:  # type: ignore[override]  # gold is required
+    def fit(self, votes: pd.DataFrame, gold: pd.DataFrame,  # type: ignore[override]  # gold is required
+            *, scratch: str | None = None) -> Self:
         """Learn per-class trust from the gold tasks and aggregate every task.
 
         Parameters
         ----------
-        votes : pandas.DataFrame
-            Long vote table.
+        votes : pandas.DataFrame or dask.dataframe.DataFrame
+            Long vote table (see ``WeightedMajorityVote.fit``).
         gold : pandas.DataFrame
             Known truths (task, label).
+        scratch : str, optional
+            Folder for the encoded partitions of a dask fit.
 
         Returns
         -------
         self
         """
         check_gold_given(gold, "DifficultyAwareVote")
-        super().fit(votes, gold)
+        super().fit(votes, gold, scratch=scratch)
+        if self._partitions is not None:
+            self.believed_accuracy_ = believed_unknown(self)
+            return self
         rest = self._fitted[1] < 0
         self.believed_accuracy_ = float(believed(self.probas_.to_numpy()[rest])) if rest.any() else float("nan")
         return self
@@ -534,20 +580,20 @@ class DifficultyAwareVote(_Aggregator):
         check_positive_int(self.max_iter, "max_iter")
         check_positive_real(self.tol, "tol")
 
-    def _infer(self, data: Votes, truth: NDArray[np.int64]) -> tuple[NDArray[np.float64], dict[str, Any]]:
-        check_has_gold(truth, "DifficultyAwareVote")
-        codes, n_labels = data.codes, max(data.labels.size, 2)
-        on_gold = truth[codes.task] >= 0
-        gold_task = np.unique(codes.task[on_gold], return_inverse=True)[1]
-        right = (codes.label == truth[codes.task])[on_gold]
-        fit = latent_class_em(gold_task, codes.worker[on_gold], right, n_workers=codes.n_workers,
-                              n_classes=self.n_classes, n_labels=n_labels, beta_prior=self.beta_prior,
-                              max_iter=self.max_iter, tol=self.tol, rng=check_rng(self.seed),
-                              worker_keys=name_keys(data.workers))
-        probas = clamp(latent_class_posterior(codes, fit.trust, fit.class_weights, n_labels), truth)
-        table = pd.DataFrame(fit.trust, index=data.workers, columns=[f"class {d}" for d in range(self.n_classes)])
-        return probas, {"trust_": table, "class_weights_": fit.class_weights, "class_prior": np.full(codes.n_labels, 1 / n_labels),
-                        "n_iter_": fit.n_iter, "converged_": fit.converged, "_confusion_fit": None}
+    def _learn(self, source: VoteSource, workers: pd.Index, labels: pd.Index) -> dict[str, Any]:
+        check_has_gold(source.known, "DifficultyAwareVote")
+        n_labels = max(labels.size, 2)
+        gold_task, gold_worker, right = source.gold_votes()
+        fit = latent_class_em(gold_task, gold_worker, right, n_workers=workers.size, n_classes=self.n_classes,
+                              n_labels=n_labels, beta_prior=self.beta_prior, max_iter=self.max_iter, tol=self.tol,
+                              rng=check_rng(self.seed), worker_keys=name_keys(workers))
+        table = pd.DataFrame(fit.trust, index=workers, columns=[f"class {d}" for d in range(self.n_classes)])
+        return {"trust_": table, "class_weights_": fit.class_weights, "class_prior": np.full(labels.size, 1 / n_labels),
+                "n_iter_": fit.n_iter, "converged_": fit.converged, "_confusion_fit": None}
+
+    def _posterior(self, codes: Codes, truth: NDArray[np.int64], state: dict[str, Any]) -> NDArray[np.float64]:
+        trust = state["trust_"].to_numpy()
+        return clamp(latent_class_posterior(codes, trust, state["class_weights_"], max(codes.n_labels, 2)), truth)
 
     def _panel(self, data: Votes) -> PanelModel | str:
         return ("Stability of optimality: not computed for the latent-class model (its trust is an EM fit, not a "

@@ -1,0 +1,107 @@
+"""Fitting the aggregators on a dask DataFrame: the same trust and labels as in memory, whatever the partitioning.
+
+A LocalCluster of two worker processes runs every fit, on the votes shuffled and split into
+partitions; the in-memory fit on the table in its first order is the reference.
+"""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import wmvtrust as wt
+from crowds import aggregators, crowd_with_gold
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+TOL = 1e-9  # sums over partitions are taken in another order than in memory: rounding only
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def crowd():
+    return crowd_with_gold(3)
+
+
+def assert_same_fit(on_dask, in_memory):
+    labels, probas = on_dask.labels_.compute(), on_dask.probas_.compute()
+    assert labels.index.is_unique and set(labels.index) == set(in_memory.labels_.index)
+    assert labels.dtype == in_memory.labels_.dtype
+    pd.testing.assert_series_equal(labels.reindex(in_memory.labels_.index), in_memory.labels_)
+    np.testing.assert_allclose(probas.reindex(in_memory.probas_.index).to_numpy(), in_memory.probas_.to_numpy(),
+                               rtol=0, atol=TOL)
+    trust = on_dask.trust_.reindex(in_memory.trust_.index)  # sorted workers against the order of first appearance
+    assert set(on_dask.trust_.index) == set(in_memory.trust_.index)
+    np.testing.assert_allclose(trust.to_numpy(dtype=float), in_memory.trust_.to_numpy(dtype=float), rtol=0, atol=TOL)
+    np.testing.assert_allclose(on_dask.class_prior_.reindex(in_memory.class_prior_.index), in_memory.class_prior_,
+                               rtol=0, atol=TOL)
+    assert (on_dask.n_iter_, on_dask.converged_) == (in_memory.n_iter_, in_memory.converged_)
+
+
+@pytest.mark.parametrize("name", list(aggregators()))
+def test_every_aggregator_fits_on_partitions_as_in_memory(client, crowd, name):
+    make, needs_gold = aggregators()[name]
+    votes, gold = crowd
+    gold = gold if needs_gold else None
+    in_memory = make().fit(votes, gold)
+    for partitions, seed in ((7, 1), (3, 2)):  # two partitionings of two row orders
+        table = dd.from_pandas(votes.sample(frac=1.0, random_state=seed), npartitions=partitions)
+        on_dask = make().fit(table, gold)
+        assert on_dask.labels_.npartitions == on_dask.probas_.npartitions == partitions
+        assert_same_fit(on_dask, in_memory)
+    if name == "difficulty":
+        assert on_dask.believed_accuracy_ == pytest.approx(in_memory.believed_accuracy_, abs=TOL)
+
+
+def test_reported_ties_stay_reported(client, crowd):
+    votes, gold = crowd
+    in_memory = wt.WeightedMajorityVote(trust="gold", ties="report").fit(votes, gold)
+    on_dask = wt.WeightedMajorityVote(trust="gold", ties="report").fit(dd.from_pandas(votes, npartitions=4), gold)
+    labels = on_dask.labels_.compute().reindex(in_memory.labels_.index)
+    assert in_memory.labels_.isna().sum() == 40  # the clones' tasks
+    pd.testing.assert_series_equal(labels, in_memory.labels_)
+
+
+def test_a_dask_fit_refuses_what_needs_the_table_in_memory(client, crowd):
+    votes, gold = crowd
+    table = dd.from_pandas(votes, npartitions=3)
+    with pytest.raises(ValueError, match=re.escape("duplicates must be 'error' when the votes are a dask DataFrame; "
+                                                   "got 'first'")):
+        wt.WeightedMajorityVote(duplicates="first").fit(table)
+    with pytest.raises(ValueError, match=re.escape("restarts must be 0 when the votes are a dask DataFrame")):
+        wt.ConfusionMatrixVote(restarts=2).fit(table)
+    fitted = wt.WeightedMajorityVote().fit(table)
+    with pytest.raises(ValueError, match=re.escape("summary() must be asked of an aggregator fitted on a pandas table")):
+        fitted.summary()
+
+
+def test_bad_dask_votes_are_named(client, crowd):
+    votes, _ = crowd
+    with pytest.raises(ValueError, match=re.escape("votes must have a label column named 'answer'")):
+        wt.WeightedMajorityVote(label="answer").fit(dd.from_pandas(votes, npartitions=2))
+    gone = votes.index % 97 == 5
+    holes = votes.assign(label=votes["label"].astype(float).where(~gone))
+    with pytest.raises(ValueError, match=re.escape(f"votes must have no missing 'label'; {gone.sum()} rows have none")):
+        wt.WeightedMajorityVote().fit(dd.from_pandas(holes, npartitions=2))
+    twice = pd.concat([votes, votes.iloc[[10]]], ignore_index=True)
+    task, worker = twice.iloc[10][["task", "worker"]]
+    with pytest.raises(ValueError, match=f"{task!r}.*{worker!r}|{worker!r}.*{task!r}"):
+        wt.WeightedMajorityVote().fit(dd.from_pandas(twice, npartitions=2))
+
+
+def test_importing_and_fitting_pandas_imports_no_dask():
+    code = ("import sys, pandas as pd, wmvtrust as wt; "
+            "wt.WeightedMajorityVote().fit(pd.DataFrame({'task': [1, 1, 2], 'worker': ['a', 'b', 'a'], "
+            "'label': [0, 1, 1]})); print(sorted(m for m in sys.modules if m.split('.')[0] == 'dask'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
