@@ -105,3 +105,51 @@ def test_importing_and_fitting_pandas_imports_no_dask():
             "'label': [0, 1, 1]})); print(sorted(m for m in sys.modules if m.split('.')[0] == 'dask'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- the command line on a local cluster
+
+
+def aggregate(*argv):
+    from wmvtrust.cli import main
+
+    return main(["aggregate", *map(str, argv)])
+
+
+def parts(votes, folder, n=4):
+    folder.mkdir()
+    for i in range(n):
+        votes.iloc[i::n].to_parquet(folder / f"part.{i}.parquet")
+    return folder
+
+
+def test_the_command_line_aggregates_a_parquet_folder_on_local_workers(tmp_path, crowd, capsys):
+    votes, _ = crowd
+    folder = parts(votes, tmp_path / "votes")
+    votes.to_csv(tmp_path / "votes.csv", index=False)
+    stale = tmp_path / "labels.parquet"
+    stale.mkdir()
+    (stale / "part.99.parquet").write_bytes(b"from an older run")  # the folder is replaced as a whole
+    assert aggregate(folder, "--workers", 2, "--out", stale) == 0
+    assert aggregate(tmp_path / "votes.csv", "--out", tmp_path / "memory.csv") == 0
+    assert "EM iterations: 55 (converged)" in capsys.readouterr().out
+    on_dask = pd.read_parquet(stale).set_index("task").sort_index()
+    in_memory = pd.read_csv(tmp_path / "memory.csv").set_index("task").sort_index()
+    assert sorted(p.name for p in stale.iterdir()) == [f"part.{i}.parquet" for i in range(4)]
+    assert list(on_dask.columns) == list(in_memory.columns) and (on_dask["label"] == in_memory["label"]).all()
+    np.testing.assert_allclose(on_dask.filter(like="p_"), in_memory.filter(like="p_"), rtol=0, atol=TOL)
+    trust = pd.read_parquet(tmp_path / "labels.trust.parquet").set_index("worker").sort_index()
+    memory_trust = pd.read_csv(tmp_path / "memory.trust.csv").set_index("worker").sort_index()
+    np.testing.assert_allclose(trust["mean"], memory_trust["mean"], rtol=0, atol=TOL)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_the_command_line_on_dask_refuses_a_bad_partition_or_a_single_file_out(tmp_path, crowd, capsys):
+    votes, _ = crowd
+    folder = parts(votes, tmp_path / "votes")
+    assert aggregate(folder, "--workers", 2, "--out", tmp_path / "labels.csv") == 2
+    assert "--out must end in .parquet with --scheduler or --workers" in capsys.readouterr().err
+    (folder / "part.2.parquet").write_bytes(b"not parquet")
+    assert aggregate(folder, "--workers", 2, "--out", tmp_path / "labels.parquet") == 2
+    assert "part.2.parquet" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["votes"]  # nothing written

@@ -23,6 +23,7 @@ from . import io as wio
 from ._validation import check_pyarrow
 from .accuracy import METHODS, accuracy, accuracy_mc
 from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVote
+from .crowd.distributed import labelled
 from .crowd.votes import parquet_columns, parquet_rows, read_parquet_table
 from .voting import TIES, log_odds_weights
 
@@ -78,6 +79,7 @@ examples:
   wmvtrust aggregate votes.csv --gold gold.csv --method difficulty --out labels.csv
   wmvtrust aggregate votes.csv --trust trust.csv --ties report --out labels.csv
   wmvtrust aggregate votes/ --out labels.parquet    # votes/: Parquet files
+  wmvtrust aggregate votes/ --workers 4 --out labels.parquet   # on dask
   wmvtrust aggregate votes.tsv --delimiter '\\t' --task item --worker annotator \\
       --label answer --out labels.csv
 
@@ -175,6 +177,12 @@ def _parser() -> _Parser:
                      help="seed of the tie-breaking coin and of every other random choice (default: 0)")
     agg.add_argument("--delimiter", type=_delimiter, default=",",
                      help="field separator of the input files, one character; '\\t' for tab (default: ,)")
+    on = agg.add_mutually_exclusive_group()
+    on.add_argument("--scheduler", metavar="ADDRESS",
+                    help="fit on the dask cluster of this scheduler (e.g. tcp://10.0.0.5:8786), partition by "
+                         "partition: the votes may be larger than memory; --out then names a Parquet folder")
+    on.add_argument("--workers", type=_positive, metavar="N",
+                    help="the same on a local dask cluster of N worker processes")
     agg.set_defaults(run=_aggregate)
 
     acc = commands.add_parser("accuracy", formatter_class=formatter, epilog=ACCURACY_EPILOG,
@@ -245,7 +253,11 @@ def _aggregate(args: argparse.Namespace) -> None:
         raise UsageError(f"--method {args.method} needs --gold GOLD.csv; the methods that need no gold are "
                          f"{', '.join(m for m, spec in AGGREGATORS.items() if not spec[2])}")
     out = args.out
-    if out.is_dir():
+    on_dask = args.scheduler is not None or args.workers is not None
+    if on_dask and out.suffix != ".parquet":
+        raise UsageError(f"--out must end in .parquet with --scheduler or --workers (a folder of Parquet parts, one "
+                         f"per partition); got {str(out)!r}")
+    if out.is_dir() and not on_dask:
         raise UsageError(f"--out must name a file; {str(out)!r} is a folder")
     trust_out = out.with_name(f"{out.stem}.trust{out.suffix or '.csv'}")
     _check_not_an_input(args, out, trust_out)
@@ -254,6 +266,9 @@ def _aggregate(args: argparse.Namespace) -> None:
         _as_usage_error(check_pyarrow, "--out", out, "written")
 
     columns = {"task": args.task, "worker": args.worker, "label": args.label}
+    if on_dask:
+        _aggregate_on_dask(args, aggregator, trust, columns, out, trust_out)
+        return
     bar = tqdm(total=3, desc="read", file=sys.stderr, disable=not _more_rows_than(args.votes, PROGRESS_FROM),
                bar_format="wmvtrust: {desc} ({n}/{total} stages done, {elapsed})")
     with bar:
@@ -277,6 +292,57 @@ def _aggregate(args: argparse.Namespace) -> None:
         written = [wio.write_table(tables[0], out), wio.write_table(tables[1], trust_out)]
         bar.update()
     _summary(args, model, votes, gold, written)
+
+
+def _aggregate_on_dask(args: argparse.Namespace, aggregator: type[Aggregator], trust: str | pd.Series | None,
+                       columns: dict[str, Any], out: Path, trust_out: Path) -> None:
+    """``aggregate`` on a dask cluster: the votes read lazily, the labels written as a Parquet folder, whole."""
+    dd, distributed = _import_dask()
+    if _is_parquet(args.votes):  # every file's footer read first: a bad partition is named before any work
+        _as_usage_error(parquet_rows, args.votes, name="votes")
+        votes = dd.read_parquet(args.votes, columns=list(columns.values()))
+    else:
+        votes = dd.read_csv(args.votes, sep=args.delimiter, dtype=str, keep_default_na=False, na_values=[""],
+                            usecols=list(columns.values()))
+    gold = None if args.gold is None else _read_table(args.gold, args.delimiter,
+                                                      {"task": args.task, "label": args.label}, "--task and --label",
+                                                      "--gold")
+    if args.trust is not None:
+        trust = _read_trust(args.trust, args.delimiter, args.worker)
+    trust_keyword: dict[str, Any] = {} if trust is None else {"trust": trust}
+    model = aggregator(**trust_keyword, ties=args.ties, seed=args.seed, duplicates=args.duplicates, **columns)
+    cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0") \
+        if args.workers is not None else None
+    with distributed.Client(args.scheduler if cluster is None else cluster):
+        model.fit(votes, gold)
+        written = [wio.write_parquet_folder(labelled(model), out), wio.write_table(model.trust_.reset_index(), trust_out)]
+    if cluster is not None:
+        cluster.close()
+    print(f"votes: {votes.npartitions} partitions of {args.votes}")
+    print(f"workers: {len(model.trust_.index.unique(0)):,}; labels: {len(model.class_prior_)}")
+    print(f"aggregator: {model.name} (--method {args.method}) on dask "
+          f"({'scheduler ' + args.scheduler if cluster is None else f'{args.workers} local workers'})")
+    em = "no EM" if model.n_iter_ == 0 else "converged" if model.converged_ else "did not converge"
+    print(f"EM iterations: {model.n_iter_} ({em})")
+    print("beliefs: not computed on dask (run without --scheduler/--workers on a sample of the votes for them)")
+    for path in written:
+        print(f"wrote {path}")
+
+
+def _import_dask() -> tuple[Any, Any]:
+    try:
+        import dask.dataframe as dd
+        import distributed
+    except ImportError as error:
+        raise UsageError(f"--scheduler and --workers need dask ({error}); install it: pip install \"wmvtrust[dask]\"") \
+            from None
+    return dd, distributed
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return int(text)
 
 
 def _check_not_an_input(args: argparse.Namespace, out: Path, trust_out: Path) -> None:

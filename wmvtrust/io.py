@@ -6,10 +6,11 @@ run never leaves a half-written table, figure or report.
 """
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._validation import check_writable_folder
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # for the annotations only: importing matplotlib is slow, and
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["check_writable_folder", "write_figure", "write_table", "write_text"]
+__all__ = ["check_writable_folder", "write_figure", "write_parquet_folder", "write_table", "write_text"]
 
 
 def _umask() -> int:
@@ -63,6 +64,51 @@ def write_table(df: "pd.DataFrame", path: str | os.PathLike[str]) -> Path:
     if Path(path).suffix == ".parquet":
         return _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
     return _atomic(path, lambda tmp: df.to_csv(tmp, index=False))
+
+
+def write_parquet_folder(frame: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a dask DataFrame as a folder of Parquet parts (one per partition), replacing ``path`` as a whole.
+
+    The parts are written into a hidden folder beside ``path``, which is then renamed over it
+    (an existing ``path`` is first renamed aside, and removed after): a reader sees the old
+    table or the new one, never a mix, and a failed write leaves the old one in place.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+    path : str or Path
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, pandas as pd, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "labels.parquet"
+    >>> frame = dd.from_pandas(pd.DataFrame({"task": [1, 2, 3], "label": ["a", "b", "a"]}), npartitions=2)
+    >>> write_parquet_folder(frame, out).is_dir(), pd.read_parquet(out)["task"].tolist()
+    (True, [1, 2, 3])
+    """
+    path = Path(path)
+    folder = check_writable_folder(path.parent)
+    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp"))
+    aside = None
+    try:
+        frame.to_parquet(tmp, write_index=False)
+        if path.exists():
+            aside = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, aside / path.name)
+        os.replace(tmp, path)
+    except BaseException:
+        if aside is not None and not path.exists():
+            os.replace(aside / path.name, path)  # the old table back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+    return path
 
 
 def write_figure(fig: "Figure", path: str | os.PathLike[str], dpi: int = 120) -> Path:

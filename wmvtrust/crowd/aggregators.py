@@ -53,6 +53,7 @@ class _Aggregator:
     _confusion_fit: ConfusionFit | None
     _fitted: tuple[Votes, NDArray[np.int64]]
     _partitions: tuple[list[str], dict[str, Any], int, pd.Index] | None  # a dask fit's files, state and sizes
+    _tie_seed: int  # a dask fit's seed of every partition's tie-breaking coin
 
     def fit(self, votes: pd.DataFrame, gold: pd.DataFrame | None = None, *, scratch: str | None = None) -> Self:
         """Learn trust and label every task.

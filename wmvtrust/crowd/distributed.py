@@ -119,8 +119,8 @@ def fit_partitioned(model: "_Aggregator", votes: Any, gold: pd.DataFrame | None,
     source = PartitionedVotes(files, sum(n for n, _ in encoded), workers.size, labels.size, sum(k for _, k in encoded))
     state = model._learn(source, workers, labels)
     model.class_prior_ = pd.Series(state["class_prior"], index=labels, name="prior")
-    meta = pd.DataFrame({label: pd.Series(dtype=float) for label in labels})
-    meta.columns, meta.index.name = labels, model.task
+    meta = pd.DataFrame(np.empty((0, labels.size)), columns=labels,
+                        index=pd.Index([], dtype=table[model.task].dtype, name=model.task))
     model.probas_ = dd.from_delayed([_delayed(_posteriors)(f, model, state, workers.size, labels) for f in files],
                                     meta=meta, verify_meta=False)
     # an integer seed gives every partition the coin of the in-memory fit; a Generator gives one draw for all
@@ -128,10 +128,25 @@ def fit_partitioned(model: "_Aggregator", votes: Any, gold: pd.DataFrame | None,
     dtype = labels.dtype if model.ties == "coin" else object
     model.labels_ = model.probas_.map_partitions(_decide, labels, model.ties, seed,
                                                  meta=pd.Series(dtype=dtype, name=model.label))
+    model._tie_seed = seed
     for name, value in state.items():
         if name != "class_prior":
             setattr(model, name, value)
     model._partitions = files, state, workers.size, labels
+
+
+def labelled(model: "_Aggregator") -> Any:
+    """The table the command line writes, as a dask DataFrame: task, label, then ``p_<label>`` per label."""
+    labels = model.class_prior_.index
+    meta = pd.DataFrame({model.task: pd.Series(dtype=model.probas_.index.dtype), model.label: pd.Series(dtype=labels.dtype),
+                         **{f"p_{x}": pd.Series(dtype=float) for x in labels}})
+    return model.probas_.map_partitions(_labelled_part, model.task, labels, model.ties, model._tie_seed, meta=meta)
+
+
+def _labelled_part(probas: pd.DataFrame, task: str, labels: pd.Index, ties: Any, seed: int) -> pd.DataFrame:
+    table = probas.add_prefix("p_")
+    table.insert(0, labels.name, _decide(probas, labels, ties, seed))
+    return table.rename_axis(task).reset_index()
 
 
 def believed_unknown(model: "_Aggregator") -> float:
