@@ -153,3 +153,12 @@ def test_the_command_line_on_dask_refuses_a_bad_partition_or_a_single_file_out(t
     assert aggregate(folder, "--workers", 2, "--out", tmp_path / "labels.parquet") == 2
     assert "part.2.parquet" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["votes"]  # nothing written
+
+
+def test_the_lazy_labels_write_to_parquet_with_their_task_index(client, crowd, tmp_path):
+    votes, _ = crowd
+    model = wt.WeightedMajorityVote().fit(dd.from_pandas(votes, npartitions=3))
+    model.labels_.to_frame().to_parquet(tmp_path / "labels")
+    written = pd.read_parquet(tmp_path / "labels")["label"]
+    assert written.index.name == "task"
+    pd.testing.assert_series_equal(written.sort_index(), model.labels_.compute().sort_index(), check_index_type=False)

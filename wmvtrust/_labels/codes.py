@@ -45,6 +45,22 @@ class Codes:
         return cls(np.repeat(np.arange(n), m), worker, np.asarray(matrix).ravel(), n, m if n_workers is None else n_workers,
                    n_labels)
 
+    @classmethod
+    def grouped(cls, starts: NDArray[np.int64], worker: NDArray[np.int64], label: NDArray[np.int64], n_workers: int,
+                n_labels: int) -> Self:
+        """Votes already grouped by task: task j's are ``starts[j]:starts[j + 1]`` (``by_task`` without regrouping).
+
+        Examples
+        --------
+        >>> codes = Codes.grouped(np.array([0, 2, 3]), np.array([0, 1, 0]), np.array([1, 1, 0]), 2, 2)
+        >>> codes.task.tolist(), codes.by_task[0].tolist()
+        ([0, 0, 1], [0, 2, 3])
+        """
+        codes = cls(np.repeat(np.arange(starts.size - 1), np.diff(starts)), worker, label, starts.size - 1, n_workers,
+                    n_labels)
+        codes.__dict__["by_task"] = (starts, worker, label)  # the cached_property's value, known already
+        return codes
+
     def restrict(self, tasks: NDArray[np.int64]) -> "Codes":
         """The votes of the given tasks only (sorted codes), the tasks renumbered ``0..len(tasks)-1`` in that order.
 

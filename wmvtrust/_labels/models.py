@@ -299,15 +299,21 @@ class MemoryPasses:
                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """One symmetric-noise pass: expected right votes per worker and class sums."""
         buffers = self._buffer(1, (self.n_workers,), (self.n_labels,))
-        symmetric_pass(self.codes, self.truth, weights, log_prior, self.probas, buffers)
+        symmetric_pass(self.codes, self.truth, weights, log_prior, self._output(), buffers)
         return buffers[0][1].copy(), buffers[1][1].copy()
 
     def confusion(self, log_confusion: NDArray[np.float64], log_prior: NDArray[np.float64]
                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
         """One confusion-matrix pass: expected counts, class sums and ln P(votes)."""
         buffers = self._buffer(2, log_confusion.shape, (log_confusion.shape[1],))
-        loglik = confusion_pass(self.codes, self.truth, log_confusion, log_prior, self.probas, buffers)
+        loglik = confusion_pass(self.codes, self.truth, log_confusion, log_prior, self._output(), buffers)
         return buffers[0][1].copy(), buffers[1][1].copy(), loglik
+
+    def _output(self) -> NDArray[np.float64]:
+        """Where a pass writes the posteriors: no start is computed only to be overwritten."""
+        if self._probas is None:
+            self._probas = np.empty((self.n_tasks, self.n_labels))
+        return self._probas
 
     def _buffer(self, kind: int, *shapes: tuple[int, ...]) -> Buffers:
         if kind not in self._buffers:

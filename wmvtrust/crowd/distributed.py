@@ -20,6 +20,7 @@ import tempfile
 import weakref
 from typing import TYPE_CHECKING, Any, cast
 
+import numba
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -33,6 +34,10 @@ from .votes import name_keys
 
 if TYPE_CHECKING:
     from .aggregators import _Aggregator
+
+PIN_BYTES = 3 * 2**28  # partitions kept in each process between EM iterations, at most (estimated bytes)
+_PINNED: dict[str, tuple[pd.Index, MemoryPasses]] = {}
+_PINNED_SIZE: dict[str, int] = {}
 
 
 def is_dask_frame(x: object) -> bool:
@@ -126,8 +131,8 @@ def fit_partitioned(model: "_Aggregator", votes: Any, gold: pd.DataFrame | None,
     # an integer seed gives every partition the coin of the in-memory fit; a Generator gives one draw for all
     seed = model.seed if isinstance(model.seed, (int, np.integer)) else int(check_rng(model.seed).integers(2**63))
     dtype = labels.dtype if model.ties == "coin" else object
-    model.labels_ = model.probas_.map_partitions(_decide, labels, model.ties, seed,
-                                                 meta=pd.Series(dtype=dtype, name=model.label))
+    model.labels_ = model.probas_.map_partitions(_decide, labels, model.ties, seed, meta=pd.Series(
+        dtype=dtype, name=model.label, index=pd.Index([], dtype=meta.index.dtype, name=model.task)))
     model._tie_seed = seed
     for name, value in state.items():
         if name != "class_prior":
@@ -184,22 +189,40 @@ def _encode(part: pd.DataFrame, path: str, columns: list[str], workers: pd.Index
     if drop.any():
         return part[drop]
     known = truth.reindex(tasks).fillna(-1).to_numpy(dtype=np.int64)
-    np.savez(path, task=task_codes.astype(np.int32), worker=worker_codes.astype(np.int32),
-             label=label_codes.astype(np.int32), truth=known.astype(np.int32),
-             names=np.asarray(tasks))  # the names' own dtype: their hash keys the tie-breaking coin
+    starts, order = kn.group_by_task(task_codes.astype(np.int64), tasks.size)  # grouped once, read every iteration
+    np.savez(path, starts=starts, worker=worker_codes[order].astype(np.int32), label=label_codes[order].astype(np.int32),
+             truth=known.astype(np.int32), names=np.asarray(tasks))  # the names' own dtype: their hash keys the coin
     return tasks.size, int((known >= 0).sum())
 
 
 def _load(path: str, n_workers: int, n_labels: int) -> tuple[pd.Index, MemoryPasses]:
+    """A partition's task names and votes: kept in the process after the first read while ``PIN_BYTES`` allow.
+
+    The first partitions to be read stay (EM reads them in the same order every iteration, so
+    keeping the first ones beats evicting the oldest); the others are read from the scratch
+    folder each time. Partitions of a fit whose folder is gone are dropped.
+    """
+    if path in _PINNED:
+        return _PINNED[path]
     with np.load(path, allow_pickle=True) as data:  # written by _encode: object names are pickled
-        names = pd.Index(data["names"])
-        codes = Codes(data["task"].astype(np.int64), data["worker"].astype(np.int64), data["label"].astype(np.int64),
-                      names.size, n_workers, n_labels)
-        return names, MemoryPasses(codes, data["truth"].astype(np.int64))
+        codes = Codes.grouped(data["starts"], data["worker"].astype(np.int64), data["label"].astype(np.int64),
+                              n_workers, n_labels)
+        loaded = pd.Index(data["names"]), MemoryPasses(codes, data["truth"].astype(np.int64))
+    for stale in [p for p in _PINNED if not os.path.exists(p)]:
+        del _PINNED[stale]
+    size = 32 * codes.task.size + 8 * (codes.n_tasks * (n_labels + 2))  # the codes, grouped copies and posteriors
+    if sum(_PINNED_SIZE.get(p, 0) for p in _PINNED) + size <= PIN_BYTES:
+        _PINNED[path], _PINNED_SIZE[path] = loaded, size
+    return loaded
 
 
 def _partition_call(path: str, n_workers: int, n_labels: int, method: str, *args: Any) -> Any:
-    return getattr(_load(path, n_workers, n_labels)[1], method)(*args)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # one thread per dask task: the workers share the cores (the sums do not change)
+    try:
+        return getattr(_load(path, n_workers, n_labels)[1], method)(*args)
+    finally:
+        numba.set_num_threads(threads)
 
 
 def _posteriors(path: str, model: "_Aggregator", state: dict[str, Any], n_workers: int, labels: pd.Index
