@@ -6,6 +6,7 @@ error (e.g. writing failed). Every error is one line on stderr, without a traceb
 """
 
 import argparse
+import contextlib
 import csv
 import os
 import sys
@@ -23,7 +24,7 @@ from . import io as wio
 from ._validation import check_pyarrow
 from .accuracy import METHODS, accuracy, accuracy_mc
 from .crowd import ConfusionMatrixVote, DifficultyAwareVote, WeightedMajorityVote
-from .crowd.distributed import labelled
+from .crowd.distributed import label_table, labelled
 from .crowd.votes import parquet_columns, parquet_rows, read_parquet_table
 from .voting import TIES, log_odds_weights
 
@@ -273,22 +274,13 @@ def _aggregate(args: argparse.Namespace) -> None:
                bar_format="wmvtrust: {desc} ({n}/{total} stages done, {elapsed})")
     with bar:
         votes = _read_table(args.votes, args.delimiter, columns, "--task, --worker and --label", "votes")
-        gold = None if args.gold is None else _read_table(args.gold, args.delimiter,
-                                                          {"task": args.task, "label": args.label},
-                                                          "--task and --label", "--gold")
-        if args.trust is not None:  # a given table replaces the learned trust
-            trust = _read_trust(args.trust, args.delimiter, args.worker)
+        model, gold = _model_and_gold(args, aggregator, trust, columns)
         bar.update()
         bar.set_description_str("fit")
-        # Any: the keyword goes to whichever constructor --method chose (none for difficulty), which checks it
-        trust_keyword: dict[str, Any] = {} if trust is None else {"trust": trust}
-        model = aggregator(**trust_keyword, ties=args.ties, seed=args.seed, duplicates=args.duplicates,
-                           **columns).fit(votes, gold)
+        model.fit(votes, gold)
         bar.update()
         bar.set_description_str("write")
-        labels = model.probas_.add_prefix("p_")
-        labels.insert(0, args.label, model.labels_)
-        tables = [labels.reset_index(), model.trust_.reset_index()]  # both built before either is written
+        tables = [label_table(model.probas_, model.labels_), model.trust_.reset_index()]  # both before either is written
         written = [wio.write_table(tables[0], out), wio.write_table(tables[1], trust_out)]
         bar.update()
     _summary(args, model, votes, gold, written)
@@ -304,29 +296,38 @@ def _aggregate_on_dask(args: argparse.Namespace, aggregator: type[Aggregator], t
     else:
         votes = dd.read_csv(args.votes, sep=args.delimiter, dtype=str, keep_default_na=False, na_values=[""],
                             usecols=list(columns.values()))
-    gold = None if args.gold is None else _read_table(args.gold, args.delimiter,
-                                                      {"task": args.task, "label": args.label}, "--task and --label",
-                                                      "--gold")
-    if args.trust is not None:
-        trust = _read_trust(args.trust, args.delimiter, args.worker)
-    trust_keyword: dict[str, Any] = {} if trust is None else {"trust": trust}
-    model = aggregator(**trust_keyword, ties=args.ties, seed=args.seed, duplicates=args.duplicates, **columns)
+    model, gold = _model_and_gold(args, aggregator, trust, columns)
     cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0") \
-        if args.workers is not None else None
-    with distributed.Client(args.scheduler if cluster is None else cluster):
+        if args.workers is not None else contextlib.nullcontext(None)
+    with cluster as local, distributed.Client(args.scheduler if local is None else local):
         model.fit(votes, gold)
         written = [wio.write_parquet_folder(labelled(model), out), wio.write_table(model.trust_.reset_index(), trust_out)]
-    if cluster is not None:
-        cluster.close()
     print(f"votes: {votes.npartitions} partitions of {args.votes}")
     print(f"workers: {len(model.trust_.index.unique(0)):,}; labels: {len(model.class_prior_)}")
     print(f"aggregator: {model.name} (--method {args.method}) on dask "
-          f"({'scheduler ' + args.scheduler if cluster is None else f'{args.workers} local workers'})")
-    em = "no EM" if model.n_iter_ == 0 else "converged" if model.converged_ else "did not converge"
-    print(f"EM iterations: {model.n_iter_} ({em})")
+          f"({'scheduler ' + args.scheduler if args.workers is None else f'{args.workers} local workers'})")
+    print(_em_line(model))
     print("beliefs: not computed on dask (run without --scheduler/--workers on a sample of the votes for them)")
     for path in written:
         print(f"wrote {path}")
+
+
+def _model_and_gold(args: argparse.Namespace, aggregator: type[Aggregator], trust: str | pd.Series | None,
+                    columns: dict[str, Any]) -> tuple[Aggregator, pd.DataFrame | None]:
+    """The aggregator --method names, with the trust table --trust gives, and the gold table --gold gives."""
+    gold = None if args.gold is None else _read_table(args.gold, args.delimiter,
+                                                      {"task": args.task, "label": args.label},
+                                                      "--task and --label", "--gold")
+    if args.trust is not None:  # a given table replaces the learned trust
+        trust = _read_trust(args.trust, args.delimiter, args.worker)
+    # Any: the keyword goes to whichever constructor --method chose (none for difficulty), which checks it
+    trust_keyword: dict[str, Any] = {} if trust is None else {"trust": trust}
+    return aggregator(**trust_keyword, ties=args.ties, seed=args.seed, duplicates=args.duplicates, **columns), gold
+
+
+def _em_line(model: Aggregator) -> str:
+    em = "no EM" if model.n_iter_ == 0 else "converged" if model.converged_ else "did not converge"
+    return f"EM iterations: {model.n_iter_} ({em})"
 
 
 def _import_dask() -> tuple[Any, Any]:
@@ -386,8 +387,7 @@ def _summary(args: argparse.Namespace, model: Aggregator, votes: pd.DataFrame, g
         with_gold = votes.loc[votes[args.task].isin(tasks), args.worker].nunique()
         print(f"gold: {voted:,} of the {len(tasks):,} gold tasks were voted on and keep their label; "
               f"{with_gold:,} of the {workers:,} workers voted on them")
-    em = "no EM" if model.n_iter_ == 0 else "converged" if model.converged_ else "did not converge"
-    print(f"EM iterations: {model.n_iter_} ({em})")
+    print(_em_line(model))
     if args.ties == "report":
         print(f"ties reported (label left empty): {int(model.labels_.isna().sum()):,}")
     print(model.summary(seed=args.seed))

@@ -310,8 +310,8 @@ class TrustEnsemble:
         folds = check_folds(folds)
         confidence = check_fraction(confidence, "confidence")
         n_labels = self.labels_.size
-        bins = _bin_index(values, self.edges_)
-        decision = most_probable(_posterior(codes, bins, self._alpha, self._beta, n_labels), "coin", check_rng(self.seed))
+        probas = _posterior(codes, _bin_index(values, self.edges_), self._alpha, self._beta, n_labels)
+        decision = most_probable(probas, "coin", check_rng(self.seed))
         rows = np.arange(codes.shape[0])
         beta_prior = check_beta_prior(self.beta_prior)
         v_codes, v_truth, _ = self._validation
@@ -348,8 +348,7 @@ class TrustEnsemble:
         if test_proba is not None:
             confidences = self._confidence_beliefs(test_proba, decision, prior, confidence)
         return EnsembleBelief(realised=realised, ci_low=ci_low, ci_high=ci_high, n_examples=codes.shape[0],
-                              confidence=confidence, independent=float(
-                                  _posterior(codes, bins, self._alpha, self._beta, n_labels)[rows, decision].mean()),
+                              confidence=confidence, independent=float(probas[rows, decision].mean()),
                               latent=float(latent[rows, decision].mean()), latent_agree=latent_agree,
                               latent_distractor=distractor, record=self._record_belief(folds, beta_prior),
                               theorem1=theorem1, test_one_coin=one_coin,

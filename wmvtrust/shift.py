@@ -56,6 +56,14 @@ def _correct(x: ArrayLike, n: int) -> NDArray[np.bool_]:
     return arr.astype(bool)
 
 
+def _checked(val_proba: ArrayLike, val_correct: ArrayLike, test_proba: ArrayLike
+             ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+    """The inputs of ATC, DoC and the calibrated accuracy, checked: (validation rows, right, test rows)."""
+    val = _probabilities(val_proba, "val_proba")
+    test = _probabilities(test_proba, "test_proba", val.shape[1])
+    return val, _correct(val_correct, val.shape[0]), test
+
+
 def _score(proba: NDArray[np.float64], score: str) -> NDArray[np.float64]:
     """The largest probability, or the negative entropy ``sum_l p_l ln p_l`` (0 ln 0 = 0), per row."""
     if score == "confidence":
@@ -110,9 +118,7 @@ def atc_accuracy(val_proba: ArrayLike, val_correct: ArrayLike, test_proba: Array
     >>> atc_accuracy(val, [True, False, True, False], test, score="confidence")  # threshold 0.75
     0.5
     """
-    val = _probabilities(val_proba, "val_proba")
-    test = _probabilities(test_proba, "test_proba", val.shape[1])
-    right = _correct(val_correct, val.shape[0])
+    val, right, test = _checked(val_proba, val_correct, test_proba)
     score = check_choice(score, "score", SCORES)
     return _atc(_score(val, score), right, _score(test, score))
 
@@ -143,9 +149,8 @@ def doc_accuracy(val_proba: ArrayLike, val_correct: ArrayLike, test_proba: Array
     >>> round(doc_accuracy(val, [1, 0, 1, 0], [[0.6, 0.4], [0.5, 0.5]]), 12)  # test confidence 0.55
     0.3
     """
-    val = _probabilities(val_proba, "val_proba")
-    test = _probabilities(test_proba, "test_proba", val.shape[1])
-    return _doc(val.max(axis=1), _correct(val_correct, val.shape[0]), test.max(axis=1))
+    val, right, test = _checked(val_proba, val_correct, test_proba)
+    return _doc(val.max(axis=1), right, test.max(axis=1))
 
 
 def calibrated_accuracy(val_proba: ArrayLike, val_correct: ArrayLike, test_proba: ArrayLike) -> float:
@@ -183,9 +188,8 @@ def calibrated_accuracy(val_proba: ArrayLike, val_correct: ArrayLike, test_proba
     >>> round(calibrated_accuracy(val, right, test), 2), round(atc_accuracy(val, right, test), 2)  # truth: 0.65
     (0.67, 0.19)
     """
-    val = _probabilities(val_proba, "val_proba")
-    test = _probabilities(test_proba, "test_proba", val.shape[1])
-    return platt_average(val.max(axis=1), _correct(val_correct, val.shape[0]), test.max(axis=1))
+    val, right, test = _checked(val_proba, val_correct, test_proba)
+    return platt_average(val.max(axis=1), right, test.max(axis=1))
 
 
 def platt_average(s_val: NDArray[np.float64], right: NDArray[np.bool_], s_test: NDArray[np.float64]) -> float:

@@ -268,11 +268,10 @@ class MemoryPasses:
 
     def gold_record(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Right and cast votes per worker on the tasks of known truth."""
-        c = self.codes
-        y = self.truth[c.task]
-        on_gold = y >= 0
-        right = np.bincount(c.worker[on_gold], weights=y[on_gold] == c.label[on_gold], minlength=self.n_workers)
-        return cast(NDArray[np.float64], right), np.bincount(c.worker[on_gold], minlength=self.n_workers).astype(float)
+        on_gold, right = self._on_gold()
+        worker = self.codes.worker[on_gold]
+        hits = np.bincount(worker, weights=right, minlength=self.n_workers)
+        return cast(NDArray[np.float64], hits), np.bincount(worker, minlength=self.n_workers).astype(float)
 
     def gold_counts(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Confusion counts and class sums of the tasks of known truth alone."""
@@ -281,10 +280,15 @@ class MemoryPasses:
 
     def gold_votes(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
         """The votes on tasks of known truth: (task renumbered 0.. in code order, worker, whether right)."""
+        on_gold, right = self._on_gold()
         c = self.codes
-        y = self.truth[c.task]
+        return np.unique(c.task[on_gold], return_inverse=True)[1], c.worker[on_gold], right
+
+    def _on_gold(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """Which votes are on tasks of known truth, and whether each of those is right."""
+        y = self.truth[self.codes.task]
         on_gold = y >= 0
-        return np.unique(c.task[on_gold], return_inverse=True)[1], c.worker[on_gold], (c.label == y)[on_gold]
+        return on_gold, self.codes.label[on_gold] == y[on_gold]
 
     def start_right(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Expected right votes per worker and class sums under the starting posteriors."""

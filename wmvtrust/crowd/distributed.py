@@ -149,9 +149,14 @@ def labelled(model: "_Aggregator") -> Any:
 
 
 def _labelled_part(probas: pd.DataFrame, task: str, labels: pd.Index, ties: Any, seed: int) -> pd.DataFrame:
+    return label_table(probas.rename_axis(task), _decide(probas, labels, ties, seed))
+
+
+def label_table(probas: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
+    """The labels as the command line writes them: the task, the chosen label, then ``p_<label>`` per label."""
     table = probas.add_prefix("p_")
-    table.insert(0, labels.name, _decide(probas, labels, ties, seed))
-    return table.rename_axis(task).reset_index()
+    table.insert(0, chosen.name, chosen)
+    return table.reset_index()
 
 
 def believed_unknown(model: "_Aggregator") -> float:
