@@ -63,6 +63,18 @@ def test_every_aggregator_fits_on_partitions_as_in_memory(client, crowd, name):
         assert on_dask.believed_accuracy_ == pytest.approx(in_memory.believed_accuracy_, abs=TOL)
 
 
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+def test_without_a_distributed_client_the_partitions_are_read_in_this_process(client, crowd, scheduler):
+    import dask
+
+    votes, gold = crowd
+    in_memory = wt.ConfusionMatrixVote(trust="gold").fit(votes, gold)
+    with dask.config.set(scheduler=scheduler):  # dask's own schedulers, though a client exists
+        on_dask = wt.ConfusionMatrixVote(trust="gold").fit(dd.from_pandas(votes.sample(frac=1.0, random_state=3),
+                                                                           npartitions=5), gold)
+        assert_same_fit(on_dask, in_memory)
+
+
 def test_reported_ties_stay_reported(client, crowd):
     votes, gold = crowd
     in_memory = wt.WeightedMajorityVote(trust="gold", ties="report").fit(votes, gold)
@@ -123,7 +135,7 @@ def parts(votes, folder, n=4):
     return folder
 
 
-def test_the_command_line_aggregates_a_parquet_folder_on_local_workers(tmp_path, crowd, capsys):
+def test_the_command_line_aggregates_a_parquet_folder_on_local_workers(tmp_path, crowd, capsys, caplog):
     votes, _ = crowd
     folder = parts(votes, tmp_path / "votes")
     votes.to_csv(tmp_path / "votes.csv", index=False)
@@ -133,6 +145,7 @@ def test_the_command_line_aggregates_a_parquet_folder_on_local_workers(tmp_path,
     assert aggregate(folder, "--workers", 2, "--out", stale) == 0
     assert aggregate(tmp_path / "votes.csv", "--out", tmp_path / "memory.csv") == 0
     assert "EM iterations: 55 (converged)" in capsys.readouterr().out
+    assert not [r for r in caplog.records if "Shuffle" in r.getMessage()]  # the scheduler's log of each shuffle
     on_dask = pd.read_parquet(stale).set_index("task").sort_index()
     in_memory = pd.read_csv(tmp_path / "memory.csv").set_index("task").sort_index()
     assert sorted(p.name for p in stale.iterdir()) == [f"part.{i}.parquet" for i in range(4)]

@@ -8,6 +8,7 @@ error (e.g. writing failed). Every error is one line on stderr, without a traceb
 import argparse
 import contextlib
 import csv
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -297,6 +298,8 @@ def _aggregate_on_dask(args: argparse.Namespace, aggregator: type[Aggregator], t
         votes = dd.read_csv(args.votes, sep=args.delimiter, dtype=str, keep_default_na=False, na_values=[""],
                             usecols=list(columns.values()))
     model, gold = _model_and_gold(args, aggregator, trust, columns)
+    # the scheduler logs every shuffle's start and end as a warning: noise here, whatever else it warns of stays
+    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
     cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0") \
         if args.workers is not None else contextlib.nullcontext(None)
     with cluster as local, distributed.Client(args.scheduler if local is None else local):

@@ -4,8 +4,10 @@ The votes are shuffled once on the task column, so that each task's votes sit in
 partition, and each partition is encoded once against the global worker and label indexes
 (sorted) and kept as integer codes in a scratch folder. Every EM iteration then maps a
 ``MemoryPasses`` method over the partitions (per-partition counts, expected right votes,
-class sums, log-likelihood: small, workers x labels x labels at most), sums the results in
-partition order on the client, and takes the M-step there: the loops of ``_labels.models``
+class sums, log-likelihood: small, workers x labels x labels at most) in one task per worker
+thread, each over the same run of partitions every time (kept in its process while they fit
+in a share of its memory limit), sums the results in partition order on the client, and
+takes the M-step there: the loops of ``_labels.models``
 and ``_labels.latent`` run unchanged on ``PartitionedVotes``. Nothing holds more than a
 partition of votes at once, and the sums are the same whatever the scheduler, so the fit
 equals the in-memory one up to the rounding of sums taken in another order. The task
@@ -35,7 +37,8 @@ from .votes import name_keys
 if TYPE_CHECKING:
     from .aggregators import _Aggregator
 
-PIN_BYTES = 3 * 2**28  # partitions kept in each process between EM iterations, at most (estimated bytes)
+PIN_BYTES = 3 * 2**28  # partitions kept in a process without a memory limit between EM iterations (estimated bytes)
+PIN_SHARE = 0.4  # of a dask worker's memory limit, the partitions it keeps
 _PINNED: dict[str, tuple[pd.Index, MemoryPasses]] = {}
 _PINNED_SIZE: dict[str, int] = {}
 
@@ -81,15 +84,13 @@ class PartitionedVotes:
 
     def gold_votes(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
         """The votes on gold tasks, gathered (they are few): tasks numbered on, partition after partition."""
-        parts = _compute([_delayed(_partition_call)(f, self.n_workers, self.n_labels, "gold_votes") for f in self.files])
+        parts = _each_partition(self.files, _partition_call, self.n_workers, self.n_labels, "gold_votes")
         offsets = np.cumsum([0] + [int(task.max()) + 1 if task.size else 0 for task, _, _ in parts])
         return (np.concatenate([task + offset for (task, _, _), offset in zip(parts, offsets)]),
                 np.concatenate([worker for _, worker, _ in parts]), np.concatenate([right for _, _, right in parts]))
 
     def _sum(self, method: str, *args: Any) -> Any:
-        shared = [_delayed(arg) for arg in args]  # one copy per worker, not one per partition
-        parts = _compute([_delayed(_partition_call)(f, self.n_workers, self.n_labels, method, *shared)
-                          for f in self.files])
+        parts = _each_partition(self.files, _partition_call, self.n_workers, self.n_labels, method, *args)
         results = [part if isinstance(part, tuple) else (part,) for part in parts]
         return tuple(sum(values[1:], start=np.array(values[0], dtype=float)) for values in zip(*results))
 
@@ -113,7 +114,9 @@ def fit_partitioned(model: "_Aggregator", votes: Any, gold: pd.DataFrame | None,
         truth = pd.Series(labels.get_indexer(given.to_numpy()), index=given.index)
     folder = tempfile.mkdtemp(prefix="wmvtrust-", dir=scratch)
     weakref.finalize(model, shutil.rmtree, folder, True)  # the lazy labels read the folder: it lives with the model
-    shuffled = table.shuffle(on=model.task, npartitions=table.npartitions)
+    # p2p needs the distributed scheduler, and dask picks it whenever a client exists
+    shuffled = table.shuffle(on=model.task, npartitions=table.npartitions,
+                             shuffle_method=None if _client() else "tasks")
     shared = [_delayed(x) for x in (workers, labels, truth)]
     encoded = _compute([_delayed(_encode)(part, os.path.join(folder, f"{i}.npz"), columns, *shared)
                         for i, part in enumerate(shuffled.to_delayed())])
@@ -162,7 +165,7 @@ def label_table(probas: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
 def believed_unknown(model: "_Aggregator") -> float:
     """Mean posterior probability of the decision over the tasks of unknown truth of a partitioned fit (NaN if none)."""
     files, state, n_workers, labels = cast(tuple[list[str], dict[str, Any], int, pd.Index], model._partitions)
-    parts = _compute([_delayed(_believed_part)(f, model, state, n_workers, labels) for f in files])
+    parts = _each_partition(files, _believed_part, model, state, n_workers, labels)
     total, count = (sum(values) for values in zip(*parts))
     return float(total / count) if count else float("nan")
 
@@ -184,6 +187,42 @@ def _compute(tasks: list[Any]) -> list[Any]:
     return list(dask.compute(*tasks))
 
 
+def _client() -> Any:
+    """The dask.distributed client that dask computes on, or None (dask's own schedulers)."""
+    import dask.base
+
+    return getattr(dask.base.get_scheduler(), "__self__", None)
+
+
+def _each_partition(files: list[str], function: Any, *args: Any) -> list[Any]:
+    """``function(file, *args)`` for every partition file, the results in file order.
+
+    On a dask.distributed client (the scheduler dask would use), one task per worker thread,
+    each over a run of consecutive files and bound to the same thread at every call, so that
+    the partitions its process keeps are the ones it reads again: a scheduler round trip costs
+    milliseconds, a task per partition would cost more than an EM pass. Without one, in this
+    process, one file after the other.
+    """
+    client = _client()
+    if client is None:
+        return [function(f, *args) for f in files]
+    slots = sorted(address for address, threads in client.nthreads().items() for _ in range(threads))
+    runs = [list(run) for run in np.array_split(np.array(files, dtype=object), min(len(slots), len(files)))]
+    futures = [client.submit(_run, run, function, *args, workers=[slot], allow_other_workers=True, pure=False)
+               for run, slot in zip(runs, slots)]
+    return [result for results in client.gather(futures) for result in results]
+
+
+def _run(files: list[str], function: Any, *args: Any) -> list[Any]:
+    """``function(file, *args)`` for each file, in one dask task: with one numba thread (the workers share the cores)."""
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # the sums do not depend on it
+    try:
+        return [function(f, *args) for f in files]
+    finally:
+        numba.set_num_threads(threads)
+
+
 def _encode(part: pd.DataFrame, path: str, columns: list[str], workers: pd.Index, labels: pd.Index,
             truth: pd.Series) -> tuple[int, int] | pd.DataFrame:
     """Write one partition's votes as codes; returns (tasks, tasks of known truth), or the repeated votes found."""
@@ -201,7 +240,7 @@ def _encode(part: pd.DataFrame, path: str, columns: list[str], workers: pd.Index
 
 
 def _load(path: str, n_workers: int, n_labels: int) -> tuple[pd.Index, MemoryPasses]:
-    """A partition's task names and votes: kept in the process after the first read while ``PIN_BYTES`` allow.
+    """A partition's task names and votes: kept in the process after the first read while ``_pin_budget`` allows.
 
     The first partitions to be read stay (EM reads them in the same order every iteration, so
     keeping the first ones beats evicting the oldest); the others are read from the scratch
@@ -216,18 +255,24 @@ def _load(path: str, n_workers: int, n_labels: int) -> tuple[pd.Index, MemoryPas
     for stale in [p for p in _PINNED if not os.path.exists(p)]:
         del _PINNED[stale]
     size = 32 * codes.task.size + 8 * (codes.n_tasks * (n_labels + 2))  # the codes, grouped copies and posteriors
-    if sum(_PINNED_SIZE.get(p, 0) for p in _PINNED) + size <= PIN_BYTES:
+    if sum(_PINNED_SIZE.get(p, 0) for p in _PINNED) + size <= _pin_budget():
         _PINNED[path], _PINNED_SIZE[path] = loaded, size
     return loaded
 
 
-def _partition_call(path: str, n_workers: int, n_labels: int, method: str, *args: Any) -> Any:
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)  # one thread per dask task: the workers share the cores (the sums do not change)
+def _pin_budget() -> float:
+    """Bytes of partitions a process keeps: ``PIN_SHARE`` of its dask worker's memory limit, else ``PIN_BYTES``."""
     try:
-        return getattr(_load(path, n_workers, n_labels)[1], method)(*args)
-    finally:
-        numba.set_num_threads(threads)
+        from distributed import get_worker
+
+        limit = get_worker().memory_manager.memory_limit
+    except (ImportError, ValueError):  # not in a dask worker
+        limit = None
+    return PIN_SHARE * limit if limit else PIN_BYTES
+
+
+def _partition_call(path: str, n_workers: int, n_labels: int, method: str, *args: Any) -> Any:
+    return getattr(_load(path, n_workers, n_labels)[1], method)(*args)
 
 
 def _posteriors(path: str, model: "_Aggregator", state: dict[str, Any], n_workers: int, labels: pd.Index
