@@ -47,8 +47,10 @@ class Codes:
 
     @classmethod
     def grouped(cls, starts: NDArray[np.int64], worker: NDArray[np.int64], label: NDArray[np.int64], n_workers: int,
-                n_labels: int) -> Self:
+                n_labels: int, task: NDArray[np.int64] | None = None) -> Self:
         """Votes already grouped by task: task j's are ``starts[j]:starts[j + 1]`` (``by_task`` without regrouping).
+
+        ``task`` (optional) gives the task code of each vote, ``j`` repeated ``starts[j + 1] - starts[j]`` times.
 
         Examples
         --------
@@ -56,8 +58,9 @@ class Codes:
         >>> codes.task.tolist(), codes.by_task[0].tolist()
         ([0, 0, 1], [0, 2, 3])
         """
-        codes = cls(np.repeat(np.arange(starts.size - 1), np.diff(starts)), worker, label, starts.size - 1, n_workers,
-                    n_labels)
+        if task is None:
+            task = np.repeat(np.arange(starts.size - 1), np.diff(starts))
+        codes = cls(task, worker, label, starts.size - 1, n_workers, n_labels)
         codes.__dict__["by_task"] = (starts, worker, label)  # the cached_property's value, known already
         return codes
 

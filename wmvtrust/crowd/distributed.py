@@ -2,12 +2,12 @@
 
 The votes are shuffled once on the task column, so that each task's votes sit in one
 partition, and each partition is encoded once against the global worker and label indexes
-(sorted) and kept as integer codes in a scratch folder. Every EM iteration then maps a
-``MemoryPasses`` method over the partitions (per-partition counts, expected right votes,
-class sums, log-likelihood: small, workers x labels x labels at most) in one task per worker
-thread, each over the same run of partitions every time (kept in its process while they fit
-in a share of its memory limit), sums the results in partition order on the client, and
-takes the M-step there: the loops of ``_labels.models``
+(sorted) and kept as integer codes in a scratch folder, memory-mapped when read. Every EM
+iteration then maps a ``MemoryPasses`` method over the partitions (per-partition counts,
+expected right votes, class sums, log-likelihood: small, workers x labels x labels at most)
+in one task per worker thread, each over the same run of partitions every time (their pages
+stay in that machine's page cache while memory allows), sums the results in partition order
+on the client, and takes the M-step there: the loops of ``_labels.models``
 and ``_labels.latent`` run unchanged on ``PartitionedVotes``. Nothing holds more than a
 partition of votes at once, and the sums are the same whatever the scheduler, so the fit
 equals the in-memory one up to the rounding of sums taken in another order. The task
@@ -37,11 +37,7 @@ from .votes import name_keys
 if TYPE_CHECKING:
     from .aggregators import _Aggregator
 
-PIN_BYTES = 3 * 2**28  # partitions kept in a process without a memory limit between EM iterations (estimated bytes)
-PIN_SHARE = 0.4  # of a dask worker's memory limit, the partitions it keeps
-_PINNED: dict[str, tuple[pd.Index, MemoryPasses]] = {}
-_PINNED_SIZE: dict[str, int] = {}
-
+CODES = ("starts", "task", "worker", "label", "truth")  # a partition's arrays in the scratch folder, int64
 
 def is_dask_frame(x: object) -> bool:
     """Whether ``x`` is a dask DataFrame (told by its module, without importing dask)."""
@@ -118,12 +114,12 @@ def fit_partitioned(model: "_Aggregator", votes: Any, gold: pd.DataFrame | None,
     shuffled = table.shuffle(on=model.task, npartitions=table.npartitions,
                              shuffle_method=None if _client() else "tasks")
     shared = [_delayed(x) for x in (workers, labels, truth)]
-    encoded = _compute([_delayed(_encode)(part, os.path.join(folder, f"{i}.npz"), columns, *shared)
+    encoded = _compute([_delayed(_encode)(part, os.path.join(folder, str(i)), columns, *shared)
                         for i, part in enumerate(shuffled.to_delayed())])
     for repeated in encoded:
         if isinstance(repeated, pd.DataFrame):
             check_one_vote_each(np.ones(len(repeated), dtype=bool), repeated, model.task, model.worker)
-    files = [os.path.join(folder, f"{i}.npz") for i in range(len(encoded))]
+    files = [os.path.join(folder, str(i)) for i in range(len(encoded))]
     source = PartitionedVotes(files, sum(n for n, _ in encoded), workers.size, labels.size, sum(k for _, k in encoded))
     state = model._learn(source, workers, labels)
     model.class_prior_ = pd.Series(state["class_prior"], index=labels, name="prior")
@@ -199,9 +195,9 @@ def _each_partition(files: list[str], function: Any, *args: Any) -> list[Any]:
 
     On a dask.distributed client (the scheduler dask would use), one task per worker thread,
     each over a run of consecutive files and bound to the same thread at every call, so that
-    the partitions its process keeps are the ones it reads again: a scheduler round trip costs
-    milliseconds, a task per partition would cost more than an EM pass. Without one, in this
-    process, one file after the other.
+    a machine reads again the pages it has cached: a scheduler round trip costs milliseconds,
+    a task per partition would cost more than an EM pass. Without one, in this process, one
+    file after the other.
     """
     client = _client()
     if client is None:
@@ -225,7 +221,8 @@ def _run(files: list[str], function: Any, *args: Any) -> list[Any]:
 
 def _encode(part: pd.DataFrame, path: str, columns: list[str], workers: pd.Index, labels: pd.Index,
             truth: pd.Series) -> tuple[int, int] | pd.DataFrame:
-    """Write one partition's votes as codes; returns (tasks, tasks of known truth), or the repeated votes found."""
+    """Write one partition's votes as codes in the folder ``path``, one ``.npy`` file per array of ``CODES`` and the
+    task names; returns (tasks, tasks of known truth), or the repeated votes found."""
     task, worker, label = columns
     task_codes, tasks = pd.factorize(part[task])
     worker_codes, label_codes = workers.get_indexer(part[worker]), labels.get_indexer(part[label])
@@ -234,57 +231,41 @@ def _encode(part: pd.DataFrame, path: str, columns: list[str], workers: pd.Index
         return part[drop]
     known = truth.reindex(tasks).fillna(-1).to_numpy(dtype=np.int64)
     starts, order = kn.group_by_task(task_codes.astype(np.int64), tasks.size)  # grouped once, read every iteration
-    np.savez(path, starts=starts, worker=worker_codes[order].astype(np.int32), label=label_codes[order].astype(np.int32),
-             truth=known.astype(np.int32), names=np.asarray(tasks))  # the names' own dtype: their hash keys the coin
+    os.makedirs(path, exist_ok=True)  # a task dask runs again writes again
+    arrays = dict(zip(CODES, (starts, task_codes[order], worker_codes[order], label_codes[order], known)))
+    for name, codes in arrays.items():
+        np.save(os.path.join(path, f"{name}.npy"), codes.astype(np.int64))
+    np.save(os.path.join(path, "names.npy"), np.asarray(tasks))  # the names' own dtype: their hash keys the coin
     return tasks.size, int((known >= 0).sum())
 
 
-def _load(path: str, n_workers: int, n_labels: int) -> tuple[pd.Index, MemoryPasses]:
-    """A partition's task names and votes: kept in the process after the first read while ``_pin_budget`` allows.
-
-    The first partitions to be read stay (EM reads them in the same order every iteration, so
-    keeping the first ones beats evicting the oldest); the others are read from the scratch
-    folder each time. Partitions of a fit whose folder is gone are dropped.
-    """
-    if path in _PINNED:
-        return _PINNED[path]
-    with np.load(path, allow_pickle=True) as data:  # written by _encode: object names are pickled
-        codes = Codes.grouped(data["starts"], data["worker"].astype(np.int64), data["label"].astype(np.int64),
-                              n_workers, n_labels)
-        loaded = pd.Index(data["names"]), MemoryPasses(codes, data["truth"].astype(np.int64))
-    for stale in [p for p in _PINNED if not os.path.exists(p)]:
-        del _PINNED[stale]
-    size = 32 * codes.task.size + 8 * (codes.n_tasks * (n_labels + 2))  # the codes, grouped copies and posteriors
-    if sum(_PINNED_SIZE.get(p, 0) for p in _PINNED) + size <= _pin_budget():
-        _PINNED[path], _PINNED_SIZE[path] = loaded, size
-    return loaded
+def _passes(path: str, n_workers: int, n_labels: int) -> MemoryPasses:
+    """A partition's votes, memory-mapped: the operating system keeps the pages read at every iteration while memory
+    allows, and they leave this process with the object (nothing stays in a worker between iterations)."""
+    starts, task, worker, label, truth = (np.asarray(np.load(os.path.join(path, f"{name}.npy"), mmap_mode="c"))
+                                          for name in CODES)  # copy-on-write: writable, as the kernels are compiled for
+    return MemoryPasses(Codes.grouped(starts, worker, label, n_workers, n_labels, task), truth)
 
 
-def _pin_budget() -> float:
-    """Bytes of partitions a process keeps: ``PIN_SHARE`` of its dask worker's memory limit, else ``PIN_BYTES``."""
-    try:
-        from distributed import get_worker
-
-        limit = get_worker().memory_manager.memory_limit
-    except (ImportError, ValueError):  # not in a dask worker
-        limit = None
-    return PIN_SHARE * limit if limit else PIN_BYTES
+def _names(path: str) -> pd.Index:
+    """A partition's task names, in the order of its task codes."""
+    return pd.Index(np.load(os.path.join(path, "names.npy"), allow_pickle=True))  # object names are pickled
 
 
 def _partition_call(path: str, n_workers: int, n_labels: int, method: str, *args: Any) -> Any:
-    return getattr(_load(path, n_workers, n_labels)[1], method)(*args)
+    return getattr(_passes(path, n_workers, n_labels), method)(*args)
 
 
 def _posteriors(path: str, model: "_Aggregator", state: dict[str, Any], n_workers: int, labels: pd.Index
                 ) -> pd.DataFrame:
-    names, passes = _load(path, n_workers, labels.size)
+    passes = _passes(path, n_workers, labels.size)
     probas = model._posterior(passes.codes, passes.truth, state)
-    return pd.DataFrame(probas, index=names.rename(model.task), columns=labels)
+    return pd.DataFrame(probas, index=_names(path).rename(model.task), columns=labels)
 
 
 def _believed_part(path: str, model: "_Aggregator", state: dict[str, Any], n_workers: int, labels: pd.Index
                    ) -> tuple[float, int]:
-    _, passes = _load(path, n_workers, labels.size)
+    passes = _passes(path, n_workers, labels.size)
     rest = passes.truth < 0
     return float(believed_sum(model._posterior(passes.codes, passes.truth, state)[rest])), int(rest.sum())
 
