@@ -136,13 +136,10 @@ def timed(fn):
 
 
 def write_labels(labels, out):
-    """``labels_`` to Parquet: one file for pandas, one per partition for dask (by hand: ``to_parquet`` fails on
-    ``labels_``, whose meta has no index name while its partitions' index is named ``task``)."""
+    """``labels_`` to Parquet: one file for pandas, one per partition for dask (which runs the lazy posteriors)."""
     if isinstance(labels, pd.Series):
         return labels.to_frame().to_parquet(out + ".parquet")
-    os.mkdir(out)
-    write = dask.delayed(lambda part, path: part.to_frame().to_parquet(path))
-    dask.compute(*[write(part, os.path.join(out, f"{i}.parquet")) for i, part in enumerate(labels.to_delayed())])
+    labels.to_frame().to_parquet(out)
 
 
 def fit_and_label(run, make, votes, out, **fit_kw):
