@@ -449,11 +449,12 @@ def dawid_skene_em(codes: Codes, *, truth: NDArray[np.int64], dirichlet_prior: f
     """
     passes = MemoryPasses(codes, truth)
     fits = [dawid_skene_fit(passes, dirichlet_prior=dirichlet_prior, max_iter=max_iter, tol=tol)]
-    for _ in range(restarts):  # rng is None only without restarts
-        noise = cast(np.random.Generator, rng).dirichlet(np.ones(codes.n_labels), size=codes.n_tasks)
-        again = MemoryPasses(codes, truth, clamp(0.5 * majority_posterior(codes, passes.truth) + 0.5 * noise,
-                                                 passes.truth))
-        fits.append(_confusion_fit(again, *again.start_counts(), fits[0].dirichlet_prior, max_iter, tol))
+    if restarts:  # rng is None only without restarts
+        start = majority_posterior(codes, passes.truth)  # the first fit's start (its passes overwrote it), once
+        for _ in range(restarts):
+            noise = cast(np.random.Generator, rng).dirichlet(np.ones(codes.n_labels), size=codes.n_tasks)
+            again = MemoryPasses(codes, truth, clamp(0.5 * start + 0.5 * noise, passes.truth))
+            fits.append(_confusion_fit(again, *again.start_counts(), fits[0].dirichlet_prior, max_iter, tol))
     return max(fits, key=lambda fit: fit.log_posterior)  # the first of equals: the plurality start
 
 

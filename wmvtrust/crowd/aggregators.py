@@ -285,11 +285,12 @@ class WeightedMajorityVote(_Aggregator):
         class_prior = np.full(labels.size, 1.0 / n_labels)
         alpha = beta = np.full(workers.size, np.nan)
         n_iter, converged, fit = 0, True, None
+        gold = None if source.known == 0 else source.gold_record()  # one pass: trust="gold" and the n_gold column
         if isinstance(self.trust, pd.Series):
             t = check_given_trust(self.trust, workers)
         elif self.trust == "gold":
             check_has_gold(source.known, "trust='gold'")
-            right, n_gold = source.gold_record()
+            right, n_gold = cast(tuple[NDArray[np.float64], NDArray[np.float64]], gold)
             if self.no_gold == "error":
                 check_gold_covers(n_gold, workers)
             alpha, beta = self.beta_prior[0] + right, self.beta_prior[1] + n_gold - right
@@ -302,7 +303,7 @@ class WeightedMajorityVote(_Aggregator):
             fit = dawid_skene_fit(source, dirichlet_prior="pooled", max_iter=self.max_iter, tol=self.tol)
             t, class_prior, n_iter, converged = balanced_accuracy(fit.confusion), fit.class_prior, fit.n_iter, \
                 fit.converged
-        n_gold_votes = np.nan if source.known == 0 else source.gold_record()[1]
+        n_gold_votes = np.nan if gold is None else gold[1]
         table = pd.DataFrame({"mean": t, "alpha": alpha, "beta": beta, "n_gold": n_gold_votes}, index=workers)
         return {"trust_": table, "class_prior": class_prior, "n_iter_": n_iter, "converged_": converged,
                 "_confusion_fit": fit}
