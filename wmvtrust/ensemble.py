@@ -54,11 +54,12 @@ from ._labels.codes import Codes
 from ._labels.latent import distractor_em, distractor_posterior, hard_class_em, latent_class_em, latent_class_posterior
 from ._labels.models import OneCoinFit, dawid_skene_em, most_probable, one_coin_em, posterior, symmetric_weights
 from ._stats import beta_mean, wilson
-from ._validation import (check_beta_prior, check_choice, check_fitted, check_folds, check_fraction, check_frequencies,
+from ._validation import (check_beta_prior, check_choice, check_fitted, check_folds, check_fraction,
                           check_label_matrix, check_labels, check_positive_int, check_predictions, check_probability_rows,
                           check_rng, check_signal_given_alike, check_signal_matrix, check_signal_option, fail, plain, renamed)
 from .accuracy import accuracy
-from .shift import GATE_BANDWIDTH, atc_accuracy, doc_accuracy, gated, gated_interval, matched_scores, platt_average
+from .shift import (GATE_BANDWIDTH, atc_accuracy, column_labels, doc_accuracy, gated, gated_interval, label_prior,
+                    matched_scores, platt_average)
 from .stability import believed_accuracy
 from .trust import BetaTrust
 
@@ -419,10 +420,10 @@ class TrustEnsemble:
             raise fail("proba", "be given to fit and here (or by the members' predict_proba) for method='calibrated'",
                        "there are no probabilities", "Pass proba=, or use method='em'.")
         v_codes, v_truth, _ = self._validation
-        label_prior = self._label_prior(prior)
+        frequencies = label_prior(prior, v_truth, self.labels_.size)
         columns = cast(NDArray[np.int64], self._columns)  # set with the validation probabilities
         estimate = np.array([platt_average(*matched_scores(self._val_proba[:, i], v_truth, v_codes[:, i],
-                                                           test_proba[:, i], codes[:, i], columns, label_prior))
+                                                           test_proba[:, i], codes[:, i], columns, frequencies))
                              for i in range(self.n_members_)])
         a0, b0 = check_beta_prior(self.beta_prior)
         n = codes.shape[0]
@@ -434,13 +435,6 @@ class TrustEnsemble:
         return one_coin_em(codes, beta_prior=(self._alpha[:, 0], self._beta[:, 0]), n_labels=max(self.labels_.size, 2),
                            max_iter=EM_ITERATIONS, tol=1e-9)
 
-    def _label_prior(self, prior: ArrayLike | None) -> NDArray[np.float64]:
-        """The held-out label frequencies: given, or those of the validation labels."""
-        n_labels = self.labels_.size
-        if prior is None:
-            return np.bincount(self._validation[1], minlength=n_labels) / self._validation[1].size
-        return check_frequencies(prior, "prior", n_labels)
-
     def _confidence_beliefs(self, test_proba: NDArray[np.float64], decision: NDArray[np.int64],
                             prior: ArrayLike | None, confidence: float) -> dict[str, float | None]:
         """The recommended label-free belief and its interval, the calibrated belief, ATC and DoC: on the members' mean
@@ -450,9 +444,10 @@ class TrustEnsemble:
         v_decision = most_probable(_posterior(v_codes, _bin_index(v_values, self.edges_), self._alpha, self._beta,
                                               self.labels_.size), "coin", check_rng(self.seed))
         val_soft, test_soft = val_proba.mean(axis=1), test_proba.mean(axis=1)
-        scores = matched_scores(val_soft, v_truth, v_decision, test_soft, decision, columns, self._label_prior(prior))
+        scores = matched_scores(val_soft, v_truth, v_decision, test_soft, decision, columns,
+                                label_prior(prior, v_truth, self.labels_.size))
         low, high = gated_interval(*scores, GATE_BANDWIDTH, confidence, check_rng(self.seed))
-        per_label = (columns[:, None] == np.arange(self.labels_.size)).astype(float)
+        per_label = column_labels(columns, self.labels_.size)
         right = v_decision == v_truth
         return {"label_free": gated(*scores, GATE_BANDWIDTH), "label_free_low": low, "label_free_high": high,
                 "calibrated": platt_average(*scores), "atc": atc_accuracy(val_soft @ per_label, right, test_soft @ per_label),

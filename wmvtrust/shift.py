@@ -337,7 +337,7 @@ def prior_matched_accuracy(val_proba: ArrayLike, val_truth: ArrayLike, val_decis
     truth = _label_indices(val_truth, "val_truth", val.shape[0], n_labels)
     d_val = _label_indices(val_decision, "val_decision", val.shape[0], n_labels)
     d_test = _label_indices(test_decision, "test_decision", test.shape[0], n_labels)
-    pi = np.bincount(truth, minlength=n_labels) / truth.size if prior is None else check_frequencies(prior, "prior", n_labels)
+    pi = label_prior(prior, truth, n_labels)
     bandwidth = check_positive_real(bandwidth, "bandwidth")
     return gated(*matched_scores(val, truth, d_val, test, d_test, labels, pi), bandwidth)
 
@@ -352,6 +352,24 @@ def _columns(x: ArrayLike, n_columns: int) -> NDArray[np.int64]:
     return labels
 
 
+def label_frequencies(codes: NDArray[np.int64], n_labels: int) -> NDArray[np.float64]:
+    """The share of each label code ``0..n_labels-1`` among ``codes``."""
+    return np.bincount(codes, minlength=n_labels) / codes.size
+
+
+def label_prior(prior: ArrayLike | None, truth: NDArray[np.int64], n_labels: int) -> NDArray[np.float64]:
+    """The held-out label frequencies: ``prior`` checked, or by default those of the validation labels ``truth``."""
+    return label_frequencies(truth, n_labels) if prior is None else check_frequencies(prior, "prior", n_labels)
+
+
+def column_labels(columns: NDArray[np.int64], n_labels: int) -> NDArray[np.float64]:
+    """Shape (n_columns, n_labels): 1 where probability column j belongs to label y (``columns[j] == y``), else 0.
+
+    ``proba @ column_labels(...)`` sums each label's columns.
+    """
+    return (columns[:, None] == np.arange(n_labels)).astype(float)
+
+
 def matched_scores(val: NDArray[np.float64], truth: NDArray[np.int64], d_val: NDArray[np.int64],
                    test: NDArray[np.float64], d_test: NDArray[np.int64], columns: NDArray[np.int64],
                    test_prior: NDArray[np.float64]
@@ -363,7 +381,7 @@ def matched_scores(val: NDArray[np.float64], truth: NDArray[np.int64], d_val: ND
     frequencies split its label frequencies as the mean validation probabilities split them.
     """
     n_labels = test_prior.size
-    one_hot = (columns[:, None] == np.arange(n_labels)).astype(float)  # (n_columns, n_labels)
+    one_hot = column_labels(columns, n_labels)
     mean = val.mean(axis=0)
     mass = mean @ one_hot
     short = (mass == 0.0) & (test_prior > 0.0)
@@ -376,8 +394,7 @@ def matched_scores(val: NDArray[np.float64], truth: NDArray[np.int64], d_val: ND
         pi = mean * (one_hot @ np.divide(label_prior, mass, out=np.zeros(n_labels), where=mass > 0.0))
         return (_prior_match(proba, pi, PRIOR_MATCH_ROUNDS) @ one_hot)[np.arange(decision.size), decision]
 
-    val_prior = np.bincount(truth, minlength=n_labels) / truth.size
-    return scores(val, val_prior, d_val), d_val == truth, scores(test, test_prior, d_test)
+    return scores(val, label_frequencies(truth, n_labels), d_val), d_val == truth, scores(test, test_prior, d_test)
 
 
 def gated(s_val: NDArray[np.float64], right: NDArray[np.bool_], s_test: NDArray[np.float64], bandwidth: float) -> float:
